@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'RL_ERR_UNAVAILABLE',
   'RL_ERR_STORAGE_CORRUPT',
   'RL_ERR_TIMEOUT',
+  'RL_ERR_STATE_FULL',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,0 +1,273 @@
+/**
+ * In-memory per-key state, one slot per (client key, resource) pair that has state.
+ *
+ * Layout is chosen for the hot path (see docs/benchmarks.md): the key index maps a
+ * client key to a small integer slot, and the numbers of each state live in typed-array
+ * columns. A check then costs one hash look-up and one read of a packed array, and no
+ * state object outlives the check that made it, so the garbage collector never has to
+ * promote or trace millions of small state objects. Resources of one key are chained
+ * through `next`, so no combined "key + resource" string is ever built.
+ */
+import { RateLimiterError } from '../protocol/errors.js';
+import type { AlgorithmState } from './algorithm.js';
+import type { ConcurrencyState } from './concurrency.js';
+import type { FixedWindowState } from './fixed-window.js';
+import type { GcraState } from './gcra.js';
+import type { SlidingWindowState } from './sliding-window.js';
+import type { AlgorithmName, TimestampMs } from './types.js';
+
+export interface StateStoreOptions {
+  /**
+   * Most (key, resource) slots held at once. The store refuses new ones beyond it
+   * (RL_ERR_STATE_FULL) rather than grow without bound; idle state expires and frees room.
+   */
+  readonly slotsMax: number;
+}
+
+/** Default bound: 10M slots at ~100 bytes each is ~1 GB, the most one node should hold. */
+export const DEFAULT_SLOTS_MAX = 10_000_000;
+/** No slot: returned by `find` when (key, resource) has no state. */
+export const NO_SLOT = -1;
+
+const INITIAL_CAPACITY = 1024;
+
+/** One record, decoded: what snapshots and tests read. */
+export interface StoredState {
+  readonly key: string;
+  readonly resource: string;
+  readonly shape: string;
+  readonly algorithm: AlgorithmName;
+  readonly state: AlgorithmState;
+  readonly expiresAtMs: TimestampMs;
+}
+
+/**
+ * @example
+ * ```ts
+ * const store = new StateStore({ slotsMax: 1000 });
+ * store.put('user:42', 'search', 'gcra', 'gcra', { tatMs: 5, tatFrac: 0 }, 5);
+ * const slot = store.find('user:42', 'search');
+ * store.read(slot, 'gcra'); // { tatMs: 5, tatFrac: 0 }
+ * ```
+ */
+export class StateStore {
+  private readonly index = new Map<string, number>();
+  private readonly slotsMax: number;
+  private capacity = INITIAL_CAPACITY;
+  private used = 0;
+  /** Slots below `highWater` have been handed out at least once. */
+  private highWater = 0;
+  private freeHead = NO_SLOT;
+  private keys: (string | null)[] = new Array<string | null>(INITIAL_CAPACITY).fill(null);
+  private resources: string[] = new Array<string>(INITIAL_CAPACITY).fill('');
+  private shapes: string[] = new Array<string>(INITIAL_CAPACITY).fill('');
+  private algorithms: AlgorithmName[] = new Array<AlgorithmName>(INITIAL_CAPACITY).fill('gcra');
+  private objects: (ConcurrencyState | null)[] = new Array<ConcurrencyState | null>(INITIAL_CAPACITY).fill(null);
+  private a = new Float64Array(INITIAL_CAPACITY);
+  private b = new Float64Array(INITIAL_CAPACITY);
+  private c = new Float64Array(INITIAL_CAPACITY);
+  private expires = new Float64Array(INITIAL_CAPACITY);
+  private next = new Int32Array(INITIAL_CAPACITY).fill(NO_SLOT);
+  private sweepSlot = 0;
+
+  constructor(options: StateStoreOptions = { slotsMax: DEFAULT_SLOTS_MAX }) {
+    if (!Number.isSafeInteger(options.slotsMax) || options.slotsMax < 1 || options.slotsMax > 2 ** 31 - 1) {
+      throw new RangeError(`'slotsMax' must be an integer from 1 to 2^31 - 1 (got ${options.slotsMax})`);
+    }
+    this.slotsMax = options.slotsMax;
+  }
+
+  /** (key, resource) slots held. */
+  get size(): number {
+    return this.used;
+  }
+
+  /** Client keys with at least one slot. */
+  get keyCount(): number {
+    return this.index.size;
+  }
+
+  /** The slot of (key, resource), or NO_SLOT. */
+  find(key: string, resource: string): number {
+    let s = this.index.get(key);
+    while (s !== undefined && s !== NO_SLOT) {
+      if (this.resources[s] === resource) return s;
+      s = this.next[s];
+    }
+    return NO_SLOT;
+  }
+
+  /** `stateShape` of the rule that wrote the slot. */
+  shapeOf(slot: number): string {
+    return this.shapes[slot] as string;
+  }
+
+  /** Decodes the slot's state as `algorithm` (the slot's own algorithm, which the shape implies). */
+  read(slot: number, algorithm: AlgorithmName): AlgorithmState {
+    switch (algorithm) {
+      case 'gcra':
+        return { tatMs: this.a[slot] as number, tatFrac: this.b[slot] as number } satisfies GcraState;
+      case 'fixed_window':
+        return { windowStartMs: this.a[slot] as number, count: this.b[slot] as number } satisfies FixedWindowState;
+      case 'sliding_window':
+        return {
+          windowStartMs: this.a[slot] as number,
+          count: this.b[slot] as number,
+          prevCount: this.c[slot] as number,
+        } satisfies SlidingWindowState;
+      case 'concurrency':
+        return this.objects[slot] as ConcurrencyState;
+    }
+  }
+
+  /** Overwrites the slot's state. */
+  write(slot: number, shape: string, algorithm: AlgorithmName, state: AlgorithmState, expiresAtMs: TimestampMs): void {
+    this.shapes[slot] = shape;
+    this.algorithms[slot] = algorithm;
+    this.expires[slot] = expiresAtMs;
+    switch (algorithm) {
+      case 'gcra': {
+        const s = state as GcraState;
+        this.a[slot] = s.tatMs;
+        this.b[slot] = s.tatFrac;
+        break;
+      }
+      case 'fixed_window': {
+        const s = state as FixedWindowState;
+        this.a[slot] = s.windowStartMs;
+        this.b[slot] = s.count;
+        break;
+      }
+      case 'sliding_window': {
+        const s = state as SlidingWindowState;
+        this.a[slot] = s.windowStartMs;
+        this.b[slot] = s.count;
+        this.c[slot] = s.prevCount;
+        break;
+      }
+      case 'concurrency':
+        this.objects[slot] = state as ConcurrencyState;
+        break;
+    }
+  }
+
+  /** Stores the state of (key, resource), in its slot or a new one. Returns the slot. */
+  put(key: string, resource: string, shape: string, algorithm: AlgorithmName, state: AlgorithmState, expiresAtMs: TimestampMs): number {
+    let slot = this.find(key, resource);
+    if (slot === NO_SLOT) {
+      slot = this.allocate();
+      const head = this.index.get(key);
+      this.keys[slot] = key;
+      this.resources[slot] = resource;
+      this.next[slot] = head ?? NO_SLOT;
+      this.index.set(key, slot);
+    }
+    if (algorithm !== 'concurrency') this.objects[slot] = null;
+    this.write(slot, shape, algorithm, state, expiresAtMs);
+    return slot;
+  }
+
+  /** Removes the state of (key, resource); true if there was one. */
+  delete(key: string, resource: string): boolean {
+    let prev = NO_SLOT;
+    let s = this.index.get(key) ?? NO_SLOT;
+    while (s !== NO_SLOT) {
+      const after = this.next[s] as number;
+      if (this.resources[s] === resource) {
+        this.unlink(key, prev, s, after);
+        return true;
+      }
+      prev = s;
+      s = after;
+    }
+    return false;
+  }
+
+  /**
+   * Drops state expired at `nowMs`, visiting at most `slotsBudget` slots, and resumes
+   * where the last call stopped; a full pass takes capacity / slotsBudget calls, so no
+   * call stalls the event loop. Returns the number of slots dropped.
+   */
+  sweep(nowMs: TimestampMs, slotsBudget: number): number {
+    let dropped = 0;
+    for (let visited = 0; visited < slotsBudget; visited++) {
+      if (this.sweepSlot >= this.highWater) {
+        this.sweepSlot = 0;
+        break;
+      }
+      const slot = this.sweepSlot++;
+      const key = this.keys[slot];
+      if (key === null || key === undefined || (this.expires[slot] as number) > nowMs) continue;
+      if (this.delete(key, this.resources[slot] as string)) dropped++;
+    }
+    return dropped;
+  }
+
+  /** Every held state, decoded. */
+  *entries(): IterableIterator<StoredState> {
+    for (let slot = 0; slot < this.highWater; slot++) {
+      const key = this.keys[slot];
+      if (key === null || key === undefined) continue;
+      const algorithm = this.algorithms[slot] as AlgorithmName;
+      yield {
+        key,
+        resource: this.resources[slot] as string,
+        shape: this.shapes[slot] as string,
+        algorithm,
+        state: this.read(slot, algorithm),
+        expiresAtMs: this.expires[slot] as number,
+      };
+    }
+  }
+
+  private unlink(key: string, prev: number, slot: number, after: number): void {
+    if (prev !== NO_SLOT) this.next[prev] = after;
+    else if (after !== NO_SLOT) this.index.set(key, after);
+    else this.index.delete(key);
+    this.keys[slot] = null;
+    this.objects[slot] = null;
+    this.next[slot] = this.freeHead;
+    this.freeHead = slot;
+    this.used--;
+  }
+
+  private allocate(): number {
+    if (this.used >= this.slotsMax) {
+      throw new RateLimiterError('RL_ERR_STATE_FULL', `state store holds its maximum of ${this.slotsMax} (key, resource) states`, {
+        details: { slotsMax: this.slotsMax },
+      });
+    }
+    this.used++;
+    if (this.freeHead !== NO_SLOT) {
+      const slot = this.freeHead;
+      this.freeHead = this.next[slot] as number;
+      return slot;
+    }
+    if (this.highWater === this.capacity) this.grow();
+    return this.highWater++;
+  }
+
+  private grow(): void {
+    const capacity = Math.min(this.capacity * 2, this.slotsMax);
+    const widen = (old: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
+      const n = new Float64Array(capacity);
+      n.set(old);
+      return n;
+    };
+    this.a = widen(this.a);
+    this.b = widen(this.b);
+    this.c = widen(this.c);
+    this.expires = widen(this.expires);
+    const next = new Int32Array(capacity).fill(NO_SLOT);
+    next.set(this.next);
+    this.next = next;
+    for (let i = this.capacity; i < capacity; i++) {
+      this.keys.push(null);
+      this.resources.push('');
+      this.shapes.push('');
+      this.algorithms.push('gcra');
+      this.objects.push(null);
+    }
+    this.capacity = capacity;
+  }
+}
