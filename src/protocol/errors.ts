@@ -22,6 +22,8 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'RL_ERR_NO_QUORUM',
   'RL_ERR_UNAVAILABLE',
   'RL_ERR_TIMEOUT',
+  'RL_ERR_STORAGE_CORRUPT',
+  'RL_ERR_STATE_FULL',
 ]);
 
 /** True when the same request may succeed if sent again later (or elsewhere). */
