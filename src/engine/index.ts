@@ -5,4 +5,5 @@ export * from './sliding-window.js';
 export * from './concurrency.js';
 export * from './algorithm.js';
 export * from './store.js';
+export * from './evaluate.js';
 export * from './limiter.js';

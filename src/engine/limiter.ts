@@ -1,28 +1,15 @@
 /**
  * A complete in-process limiter: rule resolution, per-key state and the algorithms,
- * with a clock that never runs backwards. The shard state machine of a cluster node uses
- * the same pieces; this class is also what the benchmark measures and what the SDK's
- * `local` degradation policy can run.
+ * with a clock that never runs backwards. A shard leader runs the same check path
+ * (`evaluate`) over its uncommitted overlay; this class is what the engine benchmark
+ * measures and what the SDK's `local` degradation policy can run.
  */
-import { RateLimiterError } from '../protocol/errors.js';
-import { decide, stateExpiresAtMs, type AnyAlgorithmResult } from './algorithm.js';
 import { concurrencyExpiresAtMs, concurrencyRelease, type ConcurrencyState } from './concurrency.js';
+import { evaluate, evaluateMulti, type CheckResult, type MultiCheckResult } from './evaluate.js';
 import { DEFAULT_SLOTS_MAX, NO_SLOT, StateStore, type StoredState } from './store.js';
-import { RETRY_NEVER_MS, UNLIMITED, type CompiledRule, type Decision, type RuleResolver, type TimestampMs } from './types.js';
+import type { RuleResolver, TimestampMs } from './types.js';
 
-export interface CheckResult extends Decision {
-  /** Id of the rule that decided, e.g. `tiers.pro.resources.search`. */
-  readonly rule: string;
-  /** True when a `shadow` rule would have denied; `allowed` is then true all the same. */
-  readonly shadowDenied: boolean;
-  /** Concurrency acquires only: the id to release the lease with. */
-  readonly leaseId: string | null;
-}
-
-export interface MultiCheckResult extends CheckResult {
-  /** One result per resource, in request order. */
-  readonly results: readonly CheckResult[];
-}
+export type { CheckResult, MultiCheckResult } from './evaluate.js';
 
 export interface LimiterOptions {
   readonly resolver: RuleResolver;
@@ -82,62 +69,12 @@ export class Limiter {
    * rule matches; a denial is a normal result.
    */
   check(key: string, resource: string, cost: number, tier: string | undefined, nowMs: TimestampMs): CheckResult {
-    const now = this.tick(nowMs);
-    const rule = this.ruleFor(key, resource, tier);
-    if (rule.blocked || rule.unlimited) return fixedResult(rule);
-    const slot = this.store.find(key, resource);
-    const state = slot !== NO_SLOT && this.store.shapeOf(slot) === rule.stateShape ? this.store.read(slot, rule.algorithm) : undefined;
-    const d = decide(rule, state, cost, now);
-    if (d.next !== null) {
-      const expiresAtMs = stateExpiresAtMs(rule, d.next);
-      if (slot !== NO_SLOT) this.store.write(slot, rule.stateShape, rule.algorithm, d.next, expiresAtMs);
-      else this.store.put(key, resource, rule.stateShape, rule.algorithm, d.next, expiresAtMs);
-    }
-    return toResult(rule, d);
+    return evaluate(this.store, this.resolver, key, resource, cost, tier, this.tick(nowMs));
   }
 
-  /**
-   * Checks `cost` units of every resource in `resources` for `key`, atomically: allowed
-   * only if every rule allows, and then counted against all; otherwise nothing is counted.
-   * A denial's `retryAfterMs` is the largest of the denying rules' (after it, each allows).
-   */
-  checkMulti(
-    key: string,
-    resources: readonly string[],
-    cost: number,
-    tier: string | undefined,
-    nowMs: TimestampMs,
-  ): MultiCheckResult {
-    if (resources.length === 0) throw new RangeError(`'resources' must name at least one resource`);
-    if (new Set(resources).size !== resources.length) {
-      throw new RangeError(`'resources' must not repeat a resource (got ${JSON.stringify(resources)})`);
-    }
-    const now = this.tick(nowMs);
-    const rules = resources.map((r) => this.ruleFor(key, r, tier));
-    const decisions: (AnyAlgorithmResult | null)[] = rules.map((rule, i) => {
-      if (rule.blocked || rule.unlimited) return null;
-      const slot = this.store.find(key, resources[i] as string);
-      const state = slot !== NO_SLOT && this.store.shapeOf(slot) === rule.stateShape ? this.store.read(slot, rule.algorithm) : undefined;
-      return decide(rule, state, cost, now);
-    });
-    const allAllowed = rules.every((rule, i) => {
-      const d = decisions[i];
-      return d === null || d === undefined ? !rule.blocked : d.allowed || rule.shadow;
-    });
-    // When nothing is counted, no lease was taken either: results keep only the decisions.
-    const results = rules.map((rule, i) => {
-      const d = decisions[i];
-      const r = d === null || d === undefined ? fixedResult(rule) : toResult(rule, d);
-      return allAllowed || r.leaseId === null ? r : { ...r, leaseId: null };
-    });
-    if (allAllowed) {
-      rules.forEach((rule, i) => {
-        const d = decisions[i];
-        if (d === null || d === undefined || d.next === null || !d.allowed) return;
-        this.store.put(key, resources[i] as string, rule.stateShape, rule.algorithm, d.next, stateExpiresAtMs(rule, d.next));
-      });
-    }
-    return { ...combine(results, allAllowed), results };
+  /** Checks several resources of one key atomically; see `evaluateMulti`. */
+  checkMulti(key: string, resources: readonly string[], cost: number, tier: string | undefined, nowMs: TimestampMs): MultiCheckResult {
+    return evaluateMulti(this.store, this.resolver, key, resources, cost, tier, this.tick(nowMs));
   }
 
   /** Releases a concurrency lease early. True if the lease was held. */
@@ -145,8 +82,7 @@ export class Limiter {
     const now = this.tick(nowMs);
     const slot = this.store.find(key, resource);
     if (slot === NO_SLOT || this.store.shapeOf(slot) !== 'concurrency') return false;
-    const state = this.store.read(slot, 'concurrency') as ConcurrencyState;
-    const next = concurrencyRelease(state, leaseId, now);
+    const next = concurrencyRelease(this.store.read(slot, 'concurrency') as ConcurrencyState, leaseId, now);
     if (next === null) return false;
     this.store.write(slot, 'concurrency', 'concurrency', next, concurrencyExpiresAtMs(next));
     return true;
@@ -161,67 +97,4 @@ export class Limiter {
     if (nowMs > this.clock) this.clock = nowMs;
     return this.clock;
   }
-
-  private ruleFor(key: string, resource: string, tier: string | undefined): CompiledRule {
-    const rule = this.resolver.resolve(key, resource, tier);
-    if (rule === null) {
-      throw new RateLimiterError(
-        'RL_ERR_UNKNOWN_RESOURCE',
-        `no rule matches resource "${resource}" (config version ${this.resolver.version} has no rule for it and no default on its chain)`,
-        { details: { resource, configVersion: this.resolver.version } },
-      );
-    }
-    return rule;
-  }
-}
-
-function toResult(rule: CompiledRule, d: AnyAlgorithmResult): CheckResult {
-  if (!d.allowed && rule.shadow) {
-    return {
-      allowed: true,
-      limit: d.limit,
-      remaining: d.remaining,
-      resetMs: d.resetMs,
-      retryAfterMs: 0,
-      rule: rule.id,
-      shadowDenied: true,
-      leaseId: null,
-    };
-  }
-  return {
-    allowed: d.allowed,
-    limit: d.limit,
-    remaining: d.remaining,
-    resetMs: d.resetMs,
-    retryAfterMs: d.retryAfterMs,
-    rule: rule.id,
-    shadowDenied: false,
-    leaseId: d.leaseId ?? null,
-  };
-}
-
-/** The answer of a `blocked` or `unlimited` rule: fixed, and never touching state. */
-function fixedResult(rule: CompiledRule): CheckResult {
-  return rule.blocked
-    ? { allowed: false, limit: 0, remaining: 0, resetMs: 0, retryAfterMs: RETRY_NEVER_MS, rule: rule.id, shadowDenied: false, leaseId: null }
-    : { allowed: true, limit: UNLIMITED, remaining: UNLIMITED, resetMs: 0, retryAfterMs: 0, rule: rule.id, shadowDenied: false, leaseId: null };
-}
-
-/** The combined answer: the latest-allowing denial, or else the tightest allowed rule. */
-function combine(results: readonly CheckResult[], allAllowed: boolean): CheckResult {
-  let pick = results[0] as CheckResult;
-  for (const r of results) {
-    if (allAllowed) {
-      if (pick.remaining === UNLIMITED || (r.remaining !== UNLIMITED && r.remaining < pick.remaining)) pick = r;
-    } else if (!r.allowed) {
-      if (pick.allowed || r.retryAfterMs === RETRY_NEVER_MS || (pick.retryAfterMs !== RETRY_NEVER_MS && r.retryAfterMs > pick.retryAfterMs)) {
-        pick = r;
-      }
-    }
-  }
-  return {
-    ...pick,
-    shadowDenied: results.some((r) => r.shadowDenied),
-    leaseId: allAllowed ? pick.leaseId : null,
-  };
 }

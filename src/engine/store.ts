@@ -31,6 +31,17 @@ export const NO_SLOT = -1;
 
 const INITIAL_CAPACITY = 1024;
 
+/**
+ * Read and write access to per-(key, resource) state, as the check path needs it. The
+ * StateStore implements it; a shard leader layers its uncommitted overlay on top.
+ */
+export interface StateAccess {
+  /** The state of (key, resource) if a rule of `shape` wrote it, else undefined. */
+  get(key: string, resource: string, shape: string, algorithm: AlgorithmName): AlgorithmState | undefined;
+  /** Replaces the state of (key, resource). */
+  set(key: string, resource: string, shape: string, algorithm: AlgorithmName, state: AlgorithmState, expiresAtMs: TimestampMs): void;
+}
+
 /** One record, decoded: what snapshots and tests read. */
 export interface StoredState {
   readonly key: string;
@@ -50,7 +61,7 @@ export interface StoredState {
  * store.read(slot, 'gcra'); // { tatMs: 5, tatFrac: 0 }
  * ```
  */
-export class StateStore {
+export class StateStore implements StateAccess {
   private readonly index = new Map<string, number>();
   private readonly slotsMax: number;
   private capacity = INITIAL_CAPACITY;
@@ -69,6 +80,10 @@ export class StateStore {
   private expires = new Float64Array(INITIAL_CAPACITY);
   private next = new Int32Array(INITIAL_CAPACITY).fill(NO_SLOT);
   private sweepSlot = 0;
+  /** The last (key, resource) `get` looked up and its slot: `set` right after skips the look-up. */
+  private lastKey: string | null = null;
+  private lastResource = '';
+  private lastSlot = NO_SLOT;
 
   constructor(options: StateStoreOptions = { slotsMax: DEFAULT_SLOTS_MAX }) {
     if (!Number.isSafeInteger(options.slotsMax) || options.slotsMax < 1 || options.slotsMax > 2 ** 31 - 1) {
@@ -95,6 +110,25 @@ export class StateStore {
       s = this.next[s];
     }
     return NO_SLOT;
+  }
+
+  get(key: string, resource: string, shape: string, algorithm: AlgorithmName): AlgorithmState | undefined {
+    const slot = this.find(key, resource);
+    this.lastKey = key;
+    this.lastResource = resource;
+    this.lastSlot = slot;
+    return slot !== NO_SLOT && this.shapes[slot] === shape ? this.read(slot, algorithm) : undefined;
+  }
+
+  set(key: string, resource: string, shape: string, algorithm: AlgorithmName, state: AlgorithmState, expiresAtMs: TimestampMs): void {
+    if (key === this.lastKey && resource === this.lastResource && this.lastSlot !== NO_SLOT) {
+      if (algorithm !== 'concurrency') this.objects[this.lastSlot] = null;
+      this.write(this.lastSlot, shape, algorithm, state, expiresAtMs);
+      return;
+    }
+    this.lastSlot = this.put(key, resource, shape, algorithm, state, expiresAtMs);
+    this.lastKey = key;
+    this.lastResource = resource;
   }
 
   /** `stateShape` of the rule that wrote the slot. */
@@ -226,6 +260,7 @@ export class StateStore {
     else this.index.delete(key);
     this.keys[slot] = null;
     this.objects[slot] = null;
+    if (slot === this.lastSlot) this.lastKey = null;
     this.next[slot] = this.freeHead;
     this.freeHead = slot;
     this.used--;
