@@ -237,6 +237,20 @@ export class StateStore implements StateAccess {
     return dropped;
   }
 
+  /** Drops every state (slots are kept for reuse). */
+  clear(): void {
+    for (let slot = 0; slot < this.highWater; slot++) {
+      this.keys[slot] = null;
+      this.objects[slot] = null;
+      this.next[slot] = slot + 1 < this.highWater ? slot + 1 : NO_SLOT;
+    }
+    this.freeHead = this.highWater > 0 ? 0 : NO_SLOT;
+    this.index.clear();
+    this.used = 0;
+    this.lastKey = null;
+    this.sweepSlot = 0;
+  }
+
   /** Every held state, decoded. */
   *entries(): IterableIterator<StoredState> {
     for (let slot = 0; slot < this.highWater; slot++) {

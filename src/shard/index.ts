@@ -1,0 +1,3 @@
+export * from './codec.js';
+export * from './replica.js';
+export * from './leader.js';

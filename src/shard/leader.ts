@@ -1,0 +1,270 @@
+/**
+ * The decision side of a shard group, run by its leader. Checks are decided against the
+ * committed state plus an overlay of this leader's own pending (not yet committed)
+ * mutations; allowed checks append their state mutation to the open batch, which the
+ * host seals once per flush into one Raft entry. When an entry commits, its mutations
+ * reach the committed store and leave the overlay; when leadership is lost, the overlay
+ * and open batch are dropped (their checks get a retryable error from the host).
+ *
+ * A denial never changes state, so it is safe to answer at once, even from a stale
+ * leader: its state holds a subset of the committed increments, so whatever it denies
+ * the true state denies too.
+ */
+import type { AlgorithmState } from '../engine/algorithm.js';
+import { concurrencyExpiresAtMs, concurrencyRelease, type ConcurrencyState } from '../engine/concurrency.js';
+import { evaluate, evaluateMulti, type CheckResult } from '../engine/evaluate.js';
+import { StateStore, type StateAccess } from '../engine/store.js';
+import type { AlgorithmName, RuleResolver, TimestampMs } from '../engine/types.js';
+import { encodeBatch, type DedupRecord, type Mutation } from './codec.js';
+import type { ShardReplica } from './replica.js';
+
+export interface ShardLeaderOptions {
+  /**
+   * Mutations in one batch at most. A full batch must be sealed before more checks are
+   * decided (`batchFull`). 4096 mutations of ~60 bytes is ~250 KB: one Raft entry well
+   * under the transport's frame limit, big enough to amortise an fsync.
+   */
+  readonly batchMutationsMax?: number;
+  /** How long an idempotency record is remembered, in group time. [60 s] */
+  readonly dedupTtlMs?: number;
+}
+
+export const DEFAULT_BATCH_MUTATIONS_MAX = 4096;
+/** Resources in one multi-resource check at most: what one check can add to a batch. */
+export const CHECK_RESOURCES_MAX = 16;
+export const DEFAULT_DEDUP_TTL_MS = 60_000;
+
+export interface CheckRequest {
+  readonly key: string;
+  /** One resource, or several for an atomic multi-resource check. */
+  readonly resources: readonly string[];
+  readonly cost: number;
+  readonly tier: string | undefined;
+  /** Caller's idempotency id (client id + sequence): a retry gets the first answer. */
+  readonly idempotencyId: string | undefined;
+}
+
+export interface LeaderCheck {
+  readonly result: CheckResult;
+  /**
+   * Sequence number of the batch holding this check's mutation: a strict check is
+   * answered once that batch commits. Null when the check changed no state (a denial,
+   * a peek, a blocked or unlimited rule) or repeats a remembered answer.
+   */
+  readonly batchSeq: number | null;
+  /** True when the answer was remembered from an earlier check with the same idempotency id. */
+  readonly deduplicated: boolean;
+}
+
+export interface SealedBatch {
+  readonly seq: number;
+  /** The Raft entry payload. */
+  readonly data: Uint8Array;
+  readonly mutationCount: number;
+}
+
+/** Committed state below, this leader's pending mutations on top, writes recorded. */
+class OverlayAccess implements StateAccess {
+  overlay = new StateStore({ slotsMax: 2 ** 31 - 1 });
+  pending: Mutation[] = [];
+
+  constructor(private readonly committed: StateStore) {}
+
+  get(key: string, resource: string, shape: string, algorithm: AlgorithmName): AlgorithmState | undefined {
+    // A pending write of another shape shadows the committed state: both count as absent.
+    const slot = this.overlay.find(key, resource);
+    if (slot !== -1) return this.overlay.shapeOf(slot) === shape ? this.overlay.read(slot, algorithm) : undefined;
+    return this.committed.get(key, resource, shape, algorithm);
+  }
+
+  set(key: string, resource: string, shape: string, algorithm: AlgorithmName, state: AlgorithmState, expiresAtMs: TimestampMs): void {
+    this.overlay.set(key, resource, shape, algorithm, state, expiresAtMs);
+    this.pending.push({ key, resource, shape, algorithm, state, expiresAtMs });
+  }
+}
+
+/**
+ * @example
+ * ```ts
+ * const leader = new ShardLeader(replica, config);
+ * const { result, batchSeq } = leader.check({ key: 'user:42', resources: ['search'], cost: 1, tier: undefined, idempotencyId: undefined }, Date.now());
+ * const sealed = leader.seal(); // once per event-loop turn: propose sealed.data to Raft
+ * ```
+ */
+export class ShardLeader {
+  private resolver: RuleResolver;
+  private readonly access: OverlayAccess;
+  private readonly batchMutationsMax: number;
+  private readonly dedupTtlMs: number;
+  private pendingDedup: DedupRecord[] = [];
+  /** Answers of idempotent checks not yet committed, by id, with the batch that carries them. */
+  private readonly inflightDedup = new Map<string, { readonly record: DedupRecord; readonly seq: number }>();
+  private nextSeq = 1;
+  private clock = 0;
+
+  constructor(
+    private readonly replica: ShardReplica,
+    resolver: RuleResolver,
+    options: ShardLeaderOptions = {},
+  ) {
+    this.resolver = resolver;
+    this.access = new OverlayAccess(replica.store);
+    this.batchMutationsMax = options.batchMutationsMax ?? DEFAULT_BATCH_MUTATIONS_MAX;
+    this.dedupTtlMs = options.dedupTtlMs ?? DEFAULT_DEDUP_TTL_MS;
+    if (!Number.isSafeInteger(this.batchMutationsMax) || this.batchMutationsMax < CHECK_RESOURCES_MAX) {
+      throw new RangeError(`'batchMutationsMax' must be an integer of at least ${CHECK_RESOURCES_MAX} (got ${this.batchMutationsMax})`);
+    }
+    if (!Number.isSafeInteger(this.dedupTtlMs) || this.dedupTtlMs < 1) {
+      throw new RangeError(`'dedupTtlMs' must be a positive integer (got ${this.dedupTtlMs})`);
+    }
+  }
+
+  setResolver(resolver: RuleResolver): void {
+    this.resolver = resolver;
+  }
+
+  /** Mutations waiting in the open batch. */
+  get pendingMutations(): number {
+    return this.access.pending.length;
+  }
+
+  /** True when the open batch is at its cap and must be sealed before the next check. */
+  get batchFull(): boolean {
+    return this.access.pending.length + CHECK_RESOURCES_MAX > this.batchMutationsMax;
+  }
+
+  /** (key, resource) states with uncommitted changes. */
+  get overlaySize(): number {
+    return this.access.overlay.size;
+  }
+
+  /** Group time for a decision at local time `localNowMs`: never behind any applied batch or earlier decision. */
+  groupTime(localNowMs: TimestampMs): TimestampMs {
+    const t = Math.max(localNowMs, this.replica.maxAppliedTimeMs, this.clock);
+    this.clock = t;
+    return t;
+  }
+
+  /** Decides one check at local time `localNowMs`. Throws RL_ERR_UNKNOWN_RESOURCE. */
+  check(req: CheckRequest, localNowMs: TimestampMs): LeaderCheck {
+    if (req.resources.length > CHECK_RESOURCES_MAX) {
+      throw new RangeError(`a check names at most ${CHECK_RESOURCES_MAX} resources (got ${req.resources.length})`);
+    }
+    const now = this.groupTime(localNowMs);
+    if (req.idempotencyId !== undefined) {
+      const inflight = this.inflightDedup.get(req.idempotencyId);
+      if (inflight !== undefined) return { result: fromDedup(inflight.record), batchSeq: inflight.seq, deduplicated: true };
+      const seen = this.replica.dedupLookup(req.idempotencyId, now);
+      if (seen !== undefined) return { result: fromDedup(seen), batchSeq: null, deduplicated: true };
+    }
+    const before = this.access.pending.length;
+    const result =
+      req.resources.length === 1
+        ? evaluate(this.access, this.resolver, req.key, req.resources[0] as string, req.cost, req.tier, now)
+        : evaluateMulti(this.access, this.resolver, req.key, req.resources, req.cost, req.tier, now);
+    const changed = this.access.pending.length > before;
+    if (changed && req.idempotencyId !== undefined) {
+      const record: DedupRecord = {
+        id: req.idempotencyId,
+        expiresAtMs: now + this.dedupTtlMs,
+        allowed: result.allowed,
+        limit: result.limit,
+        remaining: result.remaining,
+        resetMs: result.resetMs,
+        retryAfterMs: result.retryAfterMs,
+        rule: result.rule,
+        leaseId: result.leaseId,
+      };
+      this.pendingDedup.push(record);
+      this.inflightDedup.set(record.id, { record, seq: this.nextSeq });
+    }
+    return { result, batchSeq: changed ? this.nextSeq : null, deduplicated: false };
+  }
+
+  /** Releases a concurrency lease: a mutation like any other. Returns the batch to wait for, or null if nothing changed. */
+  release(key: string, resource: string, leaseId: string, localNowMs: TimestampMs): number | null {
+    const now = this.groupTime(localNowMs);
+    const state = this.access.get(key, resource, 'concurrency', 'concurrency') as ConcurrencyState | undefined;
+    const next = concurrencyRelease(state, leaseId, now);
+    if (next === null) return null;
+    this.access.set(key, resource, 'concurrency', 'concurrency', next, concurrencyExpiresAtMs(next));
+    return this.nextSeq;
+  }
+
+  /**
+   * Seals the open batch into one Raft entry payload, or returns null when it is empty.
+   * The host proposes `data`; checks that returned this `seq` wait for it to commit.
+   */
+  seal(): SealedBatch | null {
+    const mutations = this.access.pending;
+    if (mutations.length === 0) return null;
+    const data = encodeBatch({ nowMs: this.clock, mutations, dedup: this.pendingDedup });
+    const sealed = { seq: this.nextSeq++, data, mutationCount: mutations.length };
+    this.access.pending = [];
+    this.pendingDedup = [];
+    return sealed;
+  }
+
+  /**
+   * Call after the replica applied a committed entry, with the mutations it applied:
+   * overlay states now equal to the committed ones leave the overlay. (A later pending
+   * write of the same key keeps its overlay state: the values differ, or if they are
+   * equal, dropping it changes nothing a check can see.)
+   */
+  onApplied(mutations: readonly Mutation[]): void {
+    const overlay = this.access.overlay;
+    for (const m of mutations) {
+      const slot = overlay.find(m.key, m.resource);
+      if (slot === -1 || overlay.shapeOf(slot) !== m.shape) continue;
+      if (sameState(m.algorithm, overlay.read(slot, m.algorithm), m.state)) overlay.delete(m.key, m.resource);
+    }
+    if (this.inflightDedup.size > 0 && mutations.length > 0) {
+      for (const [id] of this.inflightDedup) {
+        if (this.replica.dedupLookup(id, this.clock) !== undefined) this.inflightDedup.delete(id);
+      }
+    }
+  }
+
+  /**
+   * Leadership is gone: drop everything uncommitted. Entries already proposed may still
+   * commit under the next leader; their idempotency records travel with them.
+   */
+  reset(): void {
+    this.access.overlay = new StateStore({ slotsMax: 2 ** 31 - 1 });
+    this.access.pending = [];
+    this.pendingDedup = [];
+    this.inflightDedup.clear();
+  }
+}
+
+function fromDedup(d: DedupRecord): CheckResult {
+  return {
+    allowed: d.allowed,
+    limit: d.limit,
+    remaining: d.remaining,
+    resetMs: d.resetMs,
+    retryAfterMs: d.retryAfterMs,
+    rule: d.rule,
+    shadowDenied: false,
+    leaseId: d.leaseId,
+  };
+}
+
+function sameState(algorithm: AlgorithmName, a: AlgorithmState, b: AlgorithmState): boolean {
+  if (algorithm === 'concurrency') {
+    const x = a as ConcurrencyState;
+    const y = b as ConcurrencyState;
+    return (
+      x.nextSeq === y.nextSeq &&
+      x.leases.length === y.leases.length &&
+      x.leases.every((l, i) => {
+        const m = y.leases[i];
+        return m !== undefined && l.id === m.id && l.expiresAtMs === m.expiresAtMs && l.units === m.units;
+      })
+    );
+  }
+  const x = a as unknown as Record<string, number>;
+  const y = b as unknown as Record<string, number>;
+  for (const k of Object.keys(y)) if (x[k] !== y[k]) return false;
+  return true;
+}
