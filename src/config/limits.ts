@@ -25,11 +25,8 @@ export const LEASE_DEFAULT_MS: DurationMs = 30_000;
  */
 export const EXACT_INTEGER_MAX = Number.MAX_SAFE_INTEGER;
 
-/** Resource and tier names: short, printable, safe in paths, metrics and logs. */
-export const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
-
-/** Client keys are opaque, up to 256 bytes of UTF-8 (the wire protocol's key bound). */
-export const CLIENT_KEY_BYTES_MAX = 256;
+/** Resource and tier names, and client keys: the wire protocol's bounds, so both agree. */
+export { KEY_BYTES_MAX as CLIENT_KEY_BYTES_MAX, NAME_PATTERN } from '../protocol/limits.js';
 
 /** Aliases a YAML document may expand: stops "billion laughs" documents. */
 export const YAML_ALIASES_MAX = 100;

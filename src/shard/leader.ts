@@ -10,6 +10,7 @@
  * leader: its state holds a subset of the committed increments, so whatever it denies
  * the true state denies too.
  */
+import { CHECK_RESOURCES_MAX } from '../protocol/limits.js';
 import type { AlgorithmState } from '../engine/algorithm.js';
 import { concurrencyExpiresAtMs, concurrencyRelease, type ConcurrencyState } from '../engine/concurrency.js';
 import { evaluate, evaluateMulti, type CheckResult } from '../engine/evaluate.js';
@@ -30,8 +31,6 @@ export interface ShardLeaderOptions {
 }
 
 export const DEFAULT_BATCH_MUTATIONS_MAX = 4096;
-/** Resources in one multi-resource check at most: what one check can add to a batch. */
-export const CHECK_RESOURCES_MAX = 16;
 export const DEFAULT_DEDUP_TTL_MS = 60_000;
 
 export interface CheckRequest {
