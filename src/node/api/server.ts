@@ -1,0 +1,301 @@
+/**
+ * The client API of a node, on uWebSockets.js: HTTP JSON (`/v1/check`,
+ * `/v1/check/batch`, `/v1/cluster`, `/healthz`, `/readyz`, `/metrics`) and binary
+ * WebSocket frames (`/v1/ws`). Validates every request, maps operating conditions to
+ * status codes and stable error codes, and never lets one client's bad input affect
+ * another: every handler catches, every body and frame is bounded.
+ */
+import uws from 'uWebSockets.js';
+import { rateLimitHeaders, validateCheck, type CheckInput, type CheckOutput } from '../../protocol/check.js';
+import { RateLimiterError, type ErrorCode } from '../../protocol/errors.js';
+import { BATCH_CHECKS_MAX, HTTP_BODY_BYTES_MAX } from '../../protocol/limits.js';
+import { decodeRequestFrame, encodeReplyFrame, type WireError, type WireReply } from '../../protocol/ws.js';
+import type { CheckService } from './service.js';
+
+export interface ApiServerOptions {
+  readonly host: string;
+  /** 0 picks a free port; `start()` returns the one bound. */
+  readonly port: number;
+  /** Largest HTTP body accepted. [64 KiB] */
+  readonly bodyBytesMax?: number;
+  /** Largest WebSocket frame accepted; larger frames close the connection (uWS rule). [1 MiB] */
+  readonly wsFrameBytesMax?: number;
+  /**
+   * Bytes a WebSocket may have queued unsent before new replies for it are dropped and
+   * the connection closed: a client that does not read cannot grow the node's memory. [4 MiB]
+   */
+  readonly wsBackpressureBytesMax?: number;
+}
+
+export interface ApiLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface ApiServerDeps {
+  readonly service: CheckService;
+  readonly logger: ApiLogger | null;
+}
+
+/** Set by uWS's onAborted: the response may no longer be touched. */
+interface Liveness {
+  aborted: boolean;
+}
+
+const OPTION_NAMES: ReadonlySet<string> = new Set(['host', 'port', 'bodyBytesMax', 'wsFrameBytesMax', 'wsBackpressureBytesMax']);
+
+const STATUS: Record<ErrorCode, string> = {
+  RL_ERR_BAD_REQUEST: '400 Bad Request',
+  RL_ERR_CONFIG_INVALID: '400 Bad Request',
+  RL_ERR_UNKNOWN_RESOURCE: '400 Bad Request',
+  RL_ERR_NOT_LEADER: '421 Misdirected Request',
+  RL_ERR_NO_QUORUM: '503 Service Unavailable',
+  RL_ERR_UNAVAILABLE: '503 Service Unavailable',
+  RL_ERR_STORAGE_CORRUPT: '503 Service Unavailable',
+  RL_ERR_STATE_FULL: '503 Service Unavailable',
+  RL_ERR_TIMEOUT: '504 Gateway Timeout',
+};
+
+/** Turns anything thrown by the service into a wire error; unknown errors are logged and hidden. */
+function toWireError(err: unknown, logger: ApiLogger | null): WireError {
+  if (err instanceof RateLimiterError) {
+    const hint = err.details?.['leaderHint'];
+    return typeof hint === 'string' ? { code: err.code, message: err.message, leaderHint: hint } : { code: err.code, message: err.message };
+  }
+  logger?.error({ err }, 'unexpected error in check');
+  return { code: 'RL_ERR_UNAVAILABLE', message: 'internal error; see the node log' };
+}
+
+function compactOutput(o: CheckOutput): CheckOutput {
+  const out: { -readonly [K in keyof CheckOutput]: CheckOutput[K] } = {
+    allowed: o.allowed,
+    limit: o.limit,
+    remaining: o.remaining,
+    resetMs: o.resetMs,
+    retryAfterMs: o.retryAfterMs,
+    rule: o.rule,
+  };
+  if (o.shadowDenied === true) out.shadowDenied = true;
+  if (o.leaseId !== undefined) out.leaseId = o.leaseId;
+  return out;
+}
+
+/**
+ * @example
+ * ```ts
+ * const api = new ApiServer({ host: '127.0.0.1', port: 7001 }, { service, logger: null });
+ * const { port } = await api.start();
+ * // curl -s -XPOST localhost:7001/v1/check -d '{"key":"user:42","resource":"search"}'
+ * await api.close();
+ * ```
+ */
+export class ApiServer {
+  private readonly options: Required<ApiServerOptions>;
+  private readonly app: uws.TemplatedApp;
+  private listenSocket: uws.us_listen_socket | null = null;
+  private readonly sockets = new Set<uws.WebSocket<unknown>>();
+
+  constructor(
+    options: ApiServerOptions,
+    private readonly deps: ApiServerDeps,
+  ) {
+    for (const name of Object.keys(options)) {
+      if (!OPTION_NAMES.has(name)) throw new TypeError(`Unknown ApiServer option '${name}'`);
+    }
+    this.options = {
+      bodyBytesMax: HTTP_BODY_BYTES_MAX,
+      wsFrameBytesMax: 1024 * 1024,
+      wsBackpressureBytesMax: 4 * 1024 * 1024,
+      ...options,
+    };
+    if (!Number.isInteger(this.options.port) || this.options.port < 0 || this.options.port > 65535) {
+      throw new RangeError(`'port' must be an integer from 0 to 65535 (got ${this.options.port})`);
+    }
+    for (const name of ['bodyBytesMax', 'wsFrameBytesMax', 'wsBackpressureBytesMax'] as const) {
+      const v = this.options[name];
+      if (!Number.isSafeInteger(v) || v < 1024) throw new RangeError(`'${name}' must be an integer of at least 1024 (got ${v})`);
+    }
+    this.app = uws.App();
+    this.routes();
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  start(): Promise<{ port: number }> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(this.options.host, this.options.port, (token) => {
+        if (token === false) {
+          reject(new RateLimiterError('RL_ERR_UNAVAILABLE', `cannot listen on ${this.options.host}:${this.options.port} (in use or not permitted)`));
+          return;
+        }
+        this.listenSocket = token;
+        resolve({ port: uws.us_socket_local_port(token as unknown as uws.us_socket) });
+      });
+    });
+  }
+
+  /** Stops accepting and closes every WebSocket. Open HTTP requests finish or are dropped by their clients. */
+  close(): Promise<void> {
+    if (this.listenSocket !== null) {
+      uws.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = null;
+    }
+    for (const ws of this.sockets) ws.close();
+    this.sockets.clear();
+    return Promise.resolve();
+  }
+
+  private routes(): void {
+    const { service } = this.deps;
+    this.app.post('/v1/check', (res, req) => this.withBody(res, req, (body, live) => this.httpCheck(res, body, live)));
+    this.app.post('/v1/check/batch', (res, req) => this.withBody(res, req, (body, live) => this.httpBatch(res, body, live)));
+    this.app.get('/healthz', (res) => this.json(res, '200 OK', { status: 'ok' }));
+    this.app.get('/readyz', (res) => {
+      const ready = service.isReady();
+      this.json(res, ready ? '200 OK' : '503 Service Unavailable', { ready });
+    });
+    this.app.get('/v1/cluster', (res) => {
+      try {
+        this.json(res, '200 OK', service.clusterView());
+      } catch (err) {
+        this.error(res, toWireError(err, this.deps.logger));
+      }
+    });
+    this.app.get('/metrics', (res) => {
+      const state = { aborted: false };
+      res.onAborted(() => {
+        state.aborted = true;
+      });
+      service.metricsText().then(
+        ({ contentType, body }) => {
+          if (!state.aborted) res.cork(() => res.writeStatus('200 OK').writeHeader('Content-Type', contentType).end(body));
+        },
+        (err: unknown) => {
+          if (!state.aborted) res.cork(() => this.error(res, toWireError(err, this.deps.logger)));
+        },
+      );
+    });
+    this.app.ws<unknown>('/v1/ws', {
+      compression: uws.DISABLED,
+      maxPayloadLength: this.options.wsFrameBytesMax,
+      maxBackpressure: this.options.wsBackpressureBytesMax,
+      closeOnBackpressureLimit: 1,
+      idleTimeout: 120,
+      sendPingsAutomatically: true,
+      open: (ws) => {
+        this.sockets.add(ws);
+      },
+      close: (ws) => {
+        this.sockets.delete(ws);
+      },
+      message: (ws, message) => this.wsFrame(ws, new Uint8Array(message.slice(0))),
+    });
+    this.app.any('/*', (res) => this.error(res, { code: 'RL_ERR_BAD_REQUEST', message: 'no such route' }, '404 Not Found'));
+  }
+
+  /** Reads a bounded body, then calls `handle` with the parsed JSON (or answers 400). */
+  private withBody(res: uws.HttpResponse, _req: uws.HttpRequest, handle: (body: unknown, live: Liveness) => void): void {
+    const state: Liveness = { aborted: false };
+    res.onAborted(() => {
+      state.aborted = true;
+    });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let rejected = false;
+    res.onData((chunk, isLast) => {
+      if (rejected) return;
+      size += chunk.byteLength;
+      if (size > this.options.bodyBytesMax) {
+        rejected = true;
+        if (!state.aborted) this.error(res, { code: 'RL_ERR_BAD_REQUEST', message: `body is over ${this.options.bodyBytesMax} bytes` }, undefined, true);
+        return;
+      }
+      chunks.push(Buffer.from(chunk.slice(0)));
+      if (!isLast) return;
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        this.error(res, { code: 'RL_ERR_BAD_REQUEST', message: 'body is not valid JSON' });
+        return;
+      }
+      handle(body, state);
+    });
+  }
+
+  private httpCheck(res: uws.HttpResponse, body: unknown, live: Liveness): void {
+    const v = validateCheck(body);
+    if (!v.ok) {
+      this.error(res, { code: 'RL_ERR_BAD_REQUEST', message: v.message });
+      return;
+    }
+    this.deps.service.check(v.value).then(
+      (out) => {
+        if (live.aborted) return;
+        const headers = rateLimitHeaders(out, this.deps.service.ruleWindowMs(out.rule));
+        res.cork(() => {
+          res.writeStatus('200 OK').writeHeader('Content-Type', 'application/json');
+          for (const [k, val] of Object.entries(headers)) res.writeHeader(k, val);
+          res.end(JSON.stringify(compactOutput(out)));
+        });
+      },
+      (err: unknown) => {
+        if (!live.aborted) res.cork(() => this.error(res, toWireError(err, this.deps.logger)));
+      },
+    );
+  }
+
+  private httpBatch(res: uws.HttpResponse, body: unknown, live: Liveness): void {
+    const checks = (body as { checks?: unknown } | null)?.checks;
+    const extra = typeof body === 'object' && body !== null ? Object.keys(body).filter((k) => k !== 'checks') : [];
+    if (!Array.isArray(checks) || checks.length === 0 || checks.length > BATCH_CHECKS_MAX || extra.length > 0) {
+      this.error(res, { code: 'RL_ERR_BAD_REQUEST', message: `body must be { "checks": [ 1 to ${BATCH_CHECKS_MAX} checks ] }` });
+      return;
+    }
+    const inputs: (CheckInput | WireError)[] = checks.map((c, i) => {
+      const v = validateCheck(c, `checks[${i}]`);
+      return v.ok ? v.value : { code: 'RL_ERR_BAD_REQUEST', message: v.message };
+    });
+    void Promise.all(
+      inputs.map((input) =>
+        'code' in input
+          ? Promise.resolve({ error: input })
+          : this.deps.service.check(input).then(compactOutput, (err: unknown) => ({ error: toWireError(err, this.deps.logger) })),
+      ),
+    ).then((results) => {
+      if (!live.aborted) res.cork(() => res.writeStatus('200 OK').writeHeader('Content-Type', 'application/json').end(JSON.stringify({ results })));
+    });
+  }
+
+  private wsFrame(ws: uws.WebSocket<unknown>, bytes: Uint8Array): void {
+    const frame = decodeRequestFrame(bytes);
+    if (!frame.ok) {
+      this.wsSend(ws, [{ id: 0, ok: false, error: { code: 'RL_ERR_BAD_REQUEST', message: frame.message } }]);
+      return;
+    }
+    const replies: Promise<WireReply>[] = frame.checks.map(([id, check]) => {
+      const v = validateCheck(check, `check ${id}`);
+      if (!v.ok) return Promise.resolve({ id, ok: false, error: { code: 'RL_ERR_BAD_REQUEST', message: v.message } } as const);
+      return this.deps.service.check(v.value).then(
+        (output): WireReply => ({ id, ok: true, output: compactOutput(output) }),
+        (err: unknown): WireReply => ({ id, ok: false, error: toWireError(err, this.deps.logger) }),
+      );
+    });
+    void Promise.all(replies).then((all) => this.wsSend(ws, all));
+  }
+
+  private wsSend(ws: uws.WebSocket<unknown>, replies: readonly WireReply[]): void {
+    if (!this.sockets.has(ws)) return; // closed while the checks were decided
+    ws.send(encodeReplyFrame(replies), true);
+  }
+
+  private json(res: uws.HttpResponse, status: string, body: unknown): void {
+    res.writeStatus(status).writeHeader('Content-Type', 'application/json').end(JSON.stringify(body));
+  }
+
+  private error(res: uws.HttpResponse, error: WireError, status?: string, close = false): void {
+    const s = status ?? STATUS[error.code];
+    res.writeStatus(s).writeHeader('Content-Type', 'application/json');
+    if (s.startsWith('503')) res.writeHeader('Retry-After', '1');
+    res.end(JSON.stringify({ error }), close);
+  }
+}

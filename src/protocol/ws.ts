@@ -1,0 +1,70 @@
+/**
+ * WebSocket frames of the client protocol (`/v1/ws`): binary msgpack, one frame carries
+ * a batch of checks, each with a request id chosen by the client; the answer frame
+ * carries one reply per id, in any order. Version 1:
+ *
+ *   request  = [1, [[id, check], ...]]           check: the same object as HTTP JSON
+ *   reply    = [1, [[id, 0, output], [id, 1, error], ...]]
+ *   error    = { code, message, leaderHint? }   leaderHint: a node address, on RL_ERR_NOT_LEADER
+ *
+ * An id is a non-negative safe integer, unique among the client's open requests on the
+ * connection. A frame that cannot be read at all is answered with id 0 and an error.
+ */
+import { Packr } from 'msgpackr';
+import type { CheckOutput } from './check.js';
+import type { ErrorCode } from './errors.js';
+import { BATCH_CHECKS_MAX } from './limits.js';
+
+export const WS_PROTOCOL_VERSION = 1;
+
+export interface WireError {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly leaderHint?: string;
+}
+
+export type WireReply =
+  | { readonly id: number; readonly ok: true; readonly output: CheckOutput }
+  | { readonly id: number; readonly ok: false; readonly error: WireError };
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+export function encodeRequestFrame(checks: readonly (readonly [number, unknown])[]): Uint8Array {
+  return packr.pack([WS_PROTOCOL_VERSION, checks]);
+}
+
+/** Reads a request frame; on failure returns a message naming what is wrong. */
+export function decodeRequestFrame(bytes: Uint8Array): { ok: true; checks: [number, unknown][] } | { ok: false; message: string } {
+  let v: unknown;
+  try {
+    v = packr.unpack(bytes);
+  } catch {
+    return { ok: false, message: 'frame is not valid msgpack' };
+  }
+  if (!Array.isArray(v) || v[0] !== WS_PROTOCOL_VERSION || !Array.isArray(v[1])) {
+    return { ok: false, message: `frame must be [${WS_PROTOCOL_VERSION}, [[id, check], ...]]` };
+  }
+  const items = v[1] as unknown[];
+  if (items.length > BATCH_CHECKS_MAX) return { ok: false, message: `frame has ${items.length} checks; the most is ${BATCH_CHECKS_MAX}` };
+  const checks: [number, unknown][] = [];
+  for (const item of items) {
+    if (!Array.isArray(item) || item.length !== 2 || !Number.isSafeInteger(item[0]) || (item[0] as number) < 0) {
+      return { ok: false, message: 'each check must be [id, check] with a non-negative integer id' };
+    }
+    checks.push([item[0] as number, item[1]]);
+  }
+  return { ok: true, checks };
+}
+
+export function encodeReplyFrame(replies: readonly WireReply[]): Uint8Array {
+  return packr.pack([WS_PROTOCOL_VERSION, replies.map((r) => (r.ok ? [r.id, 0, r.output] : [r.id, 1, r.error]))]);
+}
+
+export function decodeReplyFrame(bytes: Uint8Array): WireReply[] {
+  const v = packr.unpack(bytes) as unknown;
+  if (!Array.isArray(v) || v[0] !== WS_PROTOCOL_VERSION || !Array.isArray(v[1])) throw new TypeError('not a version 1 reply frame');
+  return (v[1] as unknown[]).map((item) => {
+    const [id, kind, body] = item as [number, number, unknown];
+    return kind === 0 ? { id, ok: true, output: body as CheckOutput } : { id, ok: false, error: body as WireError };
+  });
+}
