@@ -1,10 +1,72 @@
 /**
- * `npm start`: the local-cluster launcher. The node runtime (multi-raft host, transport,
- * client API) lands with the node issue; until then this says so and exits cleanly.
+ * `npm start [-- --nodes N]`: a local cluster of N nodes (default 3) as child processes on
+ * loopback: client API on 127.0.0.1:7001.., peers on 127.0.0.1:7101.., data under
+ * ./data (a second start reuses it: counters survive), limits from ./data/limits.yaml
+ * (copied from docs/limits.example.yaml on first start). Ctrl-C stops every node cleanly.
  */
-const lines = [
-  'distributed-rate-limiter: cluster not built yet.',
-  'The rate-limit engine and configuration are in src/engine and src/config;',
-  'run `npm test` for the test suites and `npm run bench:engine` for the engine benchmark.',
-];
-process.stdout.write(`${lines.join('\n')}\n`);
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const args = process.argv.slice(2);
+const nodesArg = args.indexOf('--nodes');
+const count = nodesArg >= 0 ? Number(args[nodesArg + 1]) : 3;
+if (!Number.isInteger(count) || count < 1 || count > 9) {
+  process.stderr.write(`--nodes must be an integer from 1 to 9 (got ${args[nodesArg + 1]})\n`);
+  process.exit(2);
+}
+
+const dataDir = join(root, 'data');
+await mkdir(dataDir, { recursive: true });
+const limits = join(dataDir, 'limits.yaml');
+if (!existsSync(limits)) await copyFile(join(root, 'docs', 'limits.example.yaml'), limits);
+const secretFile = join(dataDir, 'cluster-secret');
+if (!existsSync(secretFile)) await writeFile(secretFile, randomBytes(24).toString('hex'), { mode: 0o600 });
+const secret = (await readFile(secretFile, 'utf8')).trim();
+
+const ids = Array.from({ length: count }, (_, i) => `n${i + 1}`);
+const children: ChildProcess[] = [];
+for (const [i, id] of ids.entries()) {
+  const peers = ids
+    .map((p, j) => [p, j] as const)
+    .filter(([p]) => p !== id)
+    .map(([p, j]) => `${p}=127.0.0.1:${7101 + j}`)
+    .join(',');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'src/node/main.ts'), '--id', id, '--listen', `127.0.0.1:${7001 + i}`, '--peer-listen', `127.0.0.1:${7101 + i}`, '--peers', peers, '--data', join(dataDir, id), '--config', limits, '--log-level', 'warn'],
+    { cwd: root, env: { ...process.env, RL_CLUSTER_SECRET: secret }, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  child.on('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`node ${id} exited (${signal ?? code}); stopping the others\n`);
+    stopAll();
+  });
+  children.push(child);
+}
+
+let stopping = false;
+function stopAll(): void {
+  if (stopping) return;
+  stopping = true;
+  for (const c of children) if (c.exitCode === null && c.pid !== undefined) c.kill('SIGTERM');
+}
+process.on('SIGINT', stopAll);
+process.on('SIGTERM', stopAll);
+
+process.stdout.write(
+  [
+    `distributed-rate-limiter: ${count}-node local cluster (data in ${dataDir}, limits in ${limits})`,
+    ...ids.map((id, i) => `  ${id}: client API http://127.0.0.1:${7001 + i}  (ws://127.0.0.1:${7001 + i}/v1/ws), peers 127.0.0.1:${7101 + i}`),
+    '',
+    'Try:',
+    `  curl -s -XPOST http://127.0.0.1:7001/v1/check -d '{"key":"user:42","resource":"search"}'`,
+    '  curl -s http://127.0.0.1:7001/v1/cluster',
+    '',
+    'Ctrl-C stops every node.',
+    '',
+  ].join('\n'),
+);

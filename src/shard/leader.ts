@@ -14,6 +14,9 @@ import { CHECK_RESOURCES_MAX } from '../protocol/limits.js';
 import type { AlgorithmState } from '../engine/algorithm.js';
 import { concurrencyExpiresAtMs, concurrencyRelease, type ConcurrencyState } from '../engine/concurrency.js';
 import { evaluate, evaluateMulti, type CheckResult } from '../engine/evaluate.js';
+import type { FixedWindowState } from '../engine/fixed-window.js';
+import type { GcraState } from '../engine/gcra.js';
+import type { SlidingWindowState } from '../engine/sliding-window.js';
 import { StateStore, type StateAccess } from '../engine/store.js';
 import type { AlgorithmName, RuleResolver, TimestampMs } from '../engine/types.js';
 import { encodeBatch, type DedupRecord, type Mutation } from './codec.js';
@@ -250,20 +253,33 @@ function fromDedup(d: DedupRecord): CheckResult {
 }
 
 function sameState(algorithm: AlgorithmName, a: AlgorithmState, b: AlgorithmState): boolean {
-  if (algorithm === 'concurrency') {
-    const x = a as ConcurrencyState;
-    const y = b as ConcurrencyState;
-    return (
-      x.nextSeq === y.nextSeq &&
-      x.leases.length === y.leases.length &&
-      x.leases.every((l, i) => {
-        const m = y.leases[i];
-        return m !== undefined && l.id === m.id && l.expiresAtMs === m.expiresAtMs && l.units === m.units;
-      })
-    );
+  switch (algorithm) {
+    case 'gcra': {
+      const x = a as GcraState;
+      const y = b as GcraState;
+      return x.tatMs === y.tatMs && x.tatFrac === y.tatFrac;
+    }
+    case 'fixed_window': {
+      const x = a as FixedWindowState;
+      const y = b as FixedWindowState;
+      return x.windowStartMs === y.windowStartMs && x.count === y.count;
+    }
+    case 'sliding_window': {
+      const x = a as SlidingWindowState;
+      const y = b as SlidingWindowState;
+      return x.windowStartMs === y.windowStartMs && x.count === y.count && x.prevCount === y.prevCount;
+    }
+    case 'concurrency': {
+      const x = a as ConcurrencyState;
+      const y = b as ConcurrencyState;
+      return (
+        x.nextSeq === y.nextSeq &&
+        x.leases.length === y.leases.length &&
+        x.leases.every((l, i) => {
+          const m = y.leases[i];
+          return m !== undefined && l.id === m.id && l.expiresAtMs === m.expiresAtMs && l.units === m.units;
+        })
+      );
+    }
   }
-  const x = a as unknown as Record<string, number>;
-  const y = b as unknown as Record<string, number>;
-  for (const k of Object.keys(y)) if (x[k] !== y[k]) return false;
-  return true;
 }

@@ -1,0 +1,170 @@
+/**
+ * Real-process cluster harness: starts rl-node processes on loopback with free ports,
+ * kills (SIGKILL) and restarts them, and talks to them over HTTP. Every wait is bounded;
+ * `stop()` ends only the processes this harness started, by PID.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+export interface ClusterNode {
+  readonly id: string;
+  readonly apiPort: number;
+  readonly peerPort: number;
+  process: ChildProcess | null;
+  log: string[];
+}
+
+export interface LocalClusterOptions {
+  readonly nodes: number;
+  readonly limitsYaml: string;
+  readonly groups?: number;
+  readonly tickMs?: number;
+  readonly electionTicks?: number;
+  readonly fsync?: 'always' | 'batch' | 'off';
+}
+
+/** Free TCP ports on 127.0.0.1 (bound then released; good enough on a private loopback). */
+export async function freePorts(n: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < n) {
+    const port = await new Promise<number>((res, rej) => {
+      const s = createServer();
+      s.once('error', rej);
+      s.listen(0, '127.0.0.1', () => {
+        const addr = s.address();
+        const p = typeof addr === 'object' && addr !== null ? addr.port : 0;
+        s.close(() => res(p));
+      });
+    });
+    if (!ports.includes(port)) ports.push(port);
+  }
+  return ports;
+}
+
+export async function waitUntil(what: string, timeoutMs: number, cond: () => Promise<boolean> | boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export class LocalCluster {
+  readonly nodes: ClusterNode[] = [];
+  private dir = '';
+  private readonly secret = 'local-cluster-test-secret-0123456789';
+
+  constructor(private readonly options: LocalClusterOptions) {}
+
+  async start(): Promise<void> {
+    this.dir = await mkdtemp(join(tmpdir(), 'rl-cluster-'));
+    await writeFile(join(this.dir, 'limits.yaml'), this.options.limitsYaml);
+    const ports = await freePorts(this.options.nodes * 2);
+    for (let i = 0; i < this.options.nodes; i++) {
+      this.nodes.push({ id: `n${i + 1}`, apiPort: ports[2 * i] as number, peerPort: ports[2 * i + 1] as number, process: null, log: [] });
+    }
+    for (const n of this.nodes) this.spawn(n);
+    await this.waitReady(20_000);
+  }
+
+  private spawn(n: ClusterNode): void {
+    const peers = this.nodes.filter((p) => p !== n).map((p) => `${p.id}=127.0.0.1:${p.peerPort}`).join(',');
+    const args = [
+      '--import',
+      'tsx',
+      join(ROOT, 'src/node/main.ts'),
+      '--id', n.id,
+      '--listen', `127.0.0.1:${n.apiPort}`,
+      '--peer-listen', `127.0.0.1:${n.peerPort}`,
+      '--peers', peers,
+      '--data', join(this.dir, n.id),
+      '--config', join(this.dir, 'limits.yaml'),
+      '--groups', String(this.options.groups ?? 4),
+      '--tick-ms', String(this.options.tickMs ?? 50),
+      '--election-ticks', String(this.options.electionTicks ?? 10),
+      '--fsync', this.options.fsync ?? 'batch',
+      '--log-level', 'warn',
+    ];
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, RL_CLUSTER_SECRET: this.secret }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (b: Buffer): void => {
+      n.log.push(b.toString());
+      if (n.log.length > 200) n.log.shift(); // bounded: the tail is what a failure report needs
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    n.process = child;
+  }
+
+  url(n: ClusterNode, path: string): string {
+    return `http://127.0.0.1:${n.apiPort}${path}`;
+  }
+
+  /** Every running node is ready and every group has a leader. */
+  async waitReady(timeoutMs: number): Promise<void> {
+    await waitUntil('cluster ready', timeoutMs, async () => {
+      for (const n of this.nodes) {
+        if (n.process === null) continue;
+        try {
+          const r = await fetch(this.url(n, '/readyz'), { signal: AbortSignal.timeout(500) });
+          if (r.status !== 200) return false;
+        } catch {
+          return false;
+        }
+      }
+      return true;
+    });
+  }
+
+  async clusterView(n: ClusterNode): Promise<{ groups: { id: number; leader: string | null; role: string | null; term: number | null }[] }> {
+    const r = await fetch(this.url(n, '/v1/cluster'), { signal: AbortSignal.timeout(1000) });
+    return (await r.json()) as { groups: { id: number; leader: string | null; role: string | null; term: number | null }[] };
+  }
+
+  /** POST /v1/check; returns status and body. Network failures come back as status 0. */
+  async check(n: ClusterNode, body: unknown, timeoutMs = 3000): Promise<{ status: number; body: Record<string, unknown> }> {
+    try {
+      const r = await fetch(this.url(n, '/v1/check'), { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    } catch (err) {
+      return { status: 0, body: { error: { code: 'NETWORK', message: String(err) } } };
+    }
+  }
+
+  kill(n: ClusterNode): void {
+    if (n.process?.pid !== undefined && n.process.exitCode === null) n.process.kill('SIGKILL');
+    n.process = null;
+  }
+
+  restart(n: ClusterNode): void {
+    if (n.process !== null) throw new Error(`${n.id} is running`);
+    this.spawn(n);
+  }
+
+  /** SIGTERM every node (SIGKILL after 5 s), then removes the data directory. */
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.nodes.map(async (n) => {
+        const p = n.process;
+        if (p === null || p.exitCode !== null) return;
+        const exited = new Promise<void>((r) => p.once('exit', () => r()));
+        p.kill('SIGTERM');
+        const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+        n.process = null;
+      }),
+    );
+    if (this.dir !== '') await rm(this.dir, { recursive: true, force: true });
+  }
+
+  logs(): string {
+    return this.nodes.map((n) => `--- ${n.id}\n${n.log.join('')}`).join('\n');
+  }
+}

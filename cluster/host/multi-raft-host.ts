@@ -1,0 +1,438 @@
+/**
+ * The multi-raft host: many Raft groups in one node, over one storage (group commit
+ * across groups) and one transport (messages coalesced per peer per turn). It owns the
+ * timers and the I/O the pure core asks for, following the `Ready` ordering rule
+ * (raft/types.ts): leader messages leave at once, everything else after the Ready's
+ * writes are durable; committed entries are applied after persistence; `advance` last.
+ */
+import {
+  createRaftNode,
+  type Entry,
+  type LogIndex,
+  type Message,
+  type NodeId,
+  type Prng,
+  type ProposeResult,
+  type RaftNode,
+  type RaftOptions,
+  type Ready,
+  type Term,
+} from '../../raft/index.js';
+import type { GroupStorage, NodeStorage } from '../../storage/index.js';
+import { toGroupId } from '../../storage/index.js';
+import { RateLimiterError } from '../../src/protocol/errors.js';
+import type { GroupStateMachine, GroupView, HostTransport, MonotonicClock } from './types.js';
+
+export interface MultiRaftHostOptions {
+  readonly nodeId: NodeId;
+  /** Real time between ticks. [100] */
+  readonly tickIntervalMs?: number;
+  /** Raft options every group gets (minus id). */
+  readonly raft?: Omit<RaftOptions, 'id' | 'tickIntervalMs' | 'appliedIndex'>;
+  /**
+   * Applied entries between snapshots of a group. A snapshot bounds restart replay and
+   * log size: 10,000 batch entries of ~100 mutations is ~1M mutations to replay. [10000]
+   */
+  readonly snapshotEntriesInterval?: number;
+  /** Entries kept in the log behind a snapshot, so slow followers catch up without one. [1000] */
+  readonly snapshotTrailingEntries?: number;
+}
+
+export interface HostLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface MultiRaftHostDeps {
+  readonly storage: NodeStorage;
+  readonly transport: HostTransport;
+  readonly clock: MonotonicClock;
+  readonly prng: Prng;
+  readonly logger: HostLogger | null;
+}
+
+interface Waiter {
+  readonly index: number;
+  readonly term: number;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+interface Group {
+  readonly id: number;
+  readonly node: RaftNode;
+  readonly storage: GroupStorage;
+  readonly sm: GroupStateMachine;
+  /** A Ready is being persisted/applied: no other may be taken (raft/types.ts). */
+  busy: boolean;
+  waiters: Waiter[];
+  lastRole: string;
+  /** Role, leader and term as of the last Ready: cheap to read on every check (status() allocates). */
+  role: string;
+  leader: NodeId | null;
+  term: number;
+  snapshotting: boolean;
+  lastSnapshotIndex: number;
+  failed: boolean;
+}
+
+const MESSAGE_TYPES: ReadonlySet<string> = new Set([
+  'appendEntries',
+  'appendEntriesResponse',
+  'heartbeat',
+  'heartbeatResponse',
+  'requestVote',
+  'requestVoteResponse',
+  'requestPreVote',
+  'requestPreVoteResponse',
+  'installSnapshot',
+  'installSnapshotResponse',
+  'timeoutNow',
+]);
+
+/** A shape check for what arrives from the network; `step` validates the rest. */
+function asMessage(v: unknown, self: string): Message | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const m = v as Record<string, unknown>;
+  if (typeof m['type'] !== 'string' || !MESSAGE_TYPES.has(m['type'])) return null;
+  if (typeof m['from'] !== 'string' || m['to'] !== self || typeof m['term'] !== 'number') return null;
+  return v as Message;
+}
+
+/**
+ * @example
+ * ```ts
+ * const host = new MultiRaftHost({ nodeId: toNodeId('n1') }, { storage, transport, clock, prng, logger: null });
+ * await host.addGroup(1, { bootstrap: { voters: ['n1', 'n2', 'n3'], learners: [] }, stateMachine });
+ * host.start();
+ * const r = host.propose(1, bytes); // then await host.waitApplied(1, r)
+ * ```
+ */
+export class MultiRaftHost {
+  private readonly groups = new Map<number, Group>();
+  private readonly dirty = new Set<Group>();
+  private scheduled = false;
+  private ticker: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly tickIntervalMs: number;
+  private readonly snapshotEntriesInterval: number;
+  private readonly snapshotTrailingEntries: number;
+
+  constructor(
+    private readonly options: MultiRaftHostOptions,
+    private readonly deps: MultiRaftHostDeps,
+  ) {
+    this.tickIntervalMs = options.tickIntervalMs ?? 100;
+    this.snapshotEntriesInterval = options.snapshotEntriesInterval ?? 10_000;
+    this.snapshotTrailingEntries = options.snapshotTrailingEntries ?? 1_000;
+    if (!Number.isInteger(this.tickIntervalMs) || this.tickIntervalMs < 1) {
+      throw new RangeError(`'tickIntervalMs' must be a positive integer (got ${this.tickIntervalMs})`);
+    }
+    if (!Number.isInteger(this.snapshotEntriesInterval) || this.snapshotEntriesInterval < 1) {
+      throw new RangeError(`'snapshotEntriesInterval' must be a positive integer (got ${this.snapshotEntriesInterval})`);
+    }
+    deps.transport.onMessage((from, groupId, message) => this.receive(from, groupId, message));
+  }
+
+  /**
+   * Opens (or, first time, creates) group `groupId` on this node. `bootstrap` is the
+   * initial configuration when the group is created; ignored if it already exists.
+   */
+  async addGroup(groupId: number, init: { readonly bootstrap: { voters: NodeId[]; learners: NodeId[] } | null; readonly stateMachine: GroupStateMachine }): Promise<void> {
+    if (this.groups.has(groupId)) throw new RangeError(`group ${groupId} is already hosted`);
+    const gid = toGroupId(groupId);
+    const storage = this.deps.storage.groupIds().includes(gid)
+      ? await this.deps.storage.openGroup(gid)
+      : await this.deps.storage.createGroup(gid, { bootstrap: init.bootstrap });
+    // The state machine is restored from the latest snapshot before the core starts, so
+    // the core hands out only the committed entries after what the machine holds.
+    const snap = storage.snapshot();
+    if (snap.index > init.stateMachine.appliedIndex()) await init.stateMachine.restore(snap, storage.readSnapshot());
+    const node = createRaftNode(
+      { ...this.options.raft, id: this.options.nodeId, tickIntervalMs: this.tickIntervalMs, appliedIndex: init.stateMachine.appliedIndex() as LogIndex },
+      { storage, prng: this.deps.prng },
+    );
+    const group: Group = {
+      id: groupId,
+      node,
+      storage,
+      sm: init.stateMachine,
+      busy: false,
+      waiters: [],
+      lastRole: 'follower',
+      role: 'follower',
+      leader: null,
+      term: node.status().term,
+      snapshotting: false,
+      lastSnapshotIndex: snap.index,
+      failed: false,
+    };
+    this.groups.set(groupId, group);
+    this.markDirty(group);
+  }
+
+  /** Starts ticking every group. */
+  start(): void {
+    if (this.ticker !== null) return;
+    this.ticker = setInterval(() => this.tickAll(), this.tickIntervalMs);
+  }
+
+  /** Stops ticking and processing; pending waiters are rejected as unavailable. */
+  stop(): void {
+    this.stopped = true;
+    if (this.ticker !== null) clearInterval(this.ticker);
+    this.ticker = null;
+    for (const g of this.groups.values()) this.rejectWaiters(g, 'RL_ERR_UNAVAILABLE', 'node is shutting down');
+  }
+
+  /** Starts an election in `groupId` now (bootstrap with a chosen first leader; tests). */
+  campaign(groupId: number): void {
+    const g = this.group(groupId);
+    g.node.setTimeMs(this.deps.clock.nowMs());
+    g.node.campaign();
+    this.markDirty(g);
+  }
+
+  /** Proposes `data` as one entry of `groupId`. */
+  propose(groupId: number, data: Uint8Array): ProposeResult {
+    const g = this.group(groupId);
+    g.node.setTimeMs(this.deps.clock.nowMs());
+    const r = g.node.propose(data);
+    if (r.type === 'accepted') this.markDirty(g);
+    return r;
+  }
+
+  /**
+   * Resolves once the entry at (index, term) is applied on this node; rejects with
+   * RL_ERR_NOT_LEADER when leadership is lost first (the entry may or may not commit
+   * later: retries must carry an idempotency id), or when another entry took its index.
+   */
+  waitApplied(groupId: number, at: { readonly index: LogIndex; readonly term: Term }): Promise<void> {
+    const g = this.group(groupId);
+    if (g.sm.appliedIndex() >= at.index) {
+      return g.storage.term(at.index) === at.term || at.index < g.storage.firstIndex()
+        ? Promise.resolve()
+        : Promise.reject(this.notLeader(g, 'the entry was replaced by another leader'));
+    }
+    return new Promise((resolve, reject) => {
+      g.waiters.push({ index: at.index, term: at.term, resolve, reject });
+    });
+  }
+
+  /** True when this node leads `groupId` and holds a valid lease now. */
+  leaseValid(groupId: number): boolean {
+    const g = this.groups.get(groupId);
+    return g !== undefined && g.node.leaseValid(this.deps.clock.nowMs());
+  }
+
+  /**
+   * True when this node leads `groupId` and has applied an entry of its own term: only
+   * then does its state machine hold every entry committed by earlier leaders, so only
+   * then may it decide (and it must have applied everything up to `fenceIndex` too).
+   */
+  leaderReady(groupId: number, fenceIndex = 0): boolean {
+    const g = this.groups.get(groupId);
+    if (g === undefined || g.failed || g.role !== 'leader') return false;
+    const applied = g.sm.appliedIndex();
+    return applied >= fenceIndex && applied >= g.storage.firstIndex() - 1 && g.storage.term(applied as LogIndex) === g.term;
+  }
+
+  /** The leader this node knows of for `groupId` (as of its last Ready), or null. */
+  leaderOf(groupId: number): NodeId | null {
+    return this.groups.get(groupId)?.leader ?? null;
+  }
+
+  /** True when `groupId` has a replica on this node. */
+  hosts(groupId: number): boolean {
+    return this.groups.has(groupId);
+  }
+
+  /** Index of the last entry in the group's log on this node. */
+  lastIndex(groupId: number): number {
+    return this.group(groupId).storage.lastIndex();
+  }
+
+  transferLeadership(groupId: number, to: NodeId): void {
+    const g = this.group(groupId);
+    g.node.setTimeMs(this.deps.clock.nowMs());
+    g.node.transferLeadership(to);
+    this.markDirty(g);
+  }
+
+  view(groupId: number): GroupView | null {
+    const g = this.groups.get(groupId);
+    if (g === undefined) return null;
+    const s = g.node.status();
+    return { groupId, role: s.role, leader: s.leader, term: s.term, commit: s.commit, applied: s.applied, confState: s.confState };
+  }
+
+  groupIds(): number[] {
+    return [...this.groups.keys()];
+  }
+
+  private group(groupId: number): Group {
+    const g = this.groups.get(groupId);
+    if (g === undefined) throw new RateLimiterError('RL_ERR_UNAVAILABLE', `group ${groupId} is not hosted on node ${this.options.nodeId}`);
+    if (g.failed) throw new RateLimiterError('RL_ERR_STORAGE_CORRUPT', `group ${groupId} on node ${this.options.nodeId} stopped after a storage failure`);
+    return g;
+  }
+
+  private receive(from: string, groupId: number, raw: unknown): void {
+    if (this.stopped) return;
+    const g = this.groups.get(groupId);
+    if (g === undefined || g.failed) return; // not (or no longer) a member: the sender retries or gives up
+    const m = asMessage(raw, this.options.nodeId);
+    if (m === null || m.from !== from) {
+      this.deps.logger?.warn({ from, groupId }, 'dropped a malformed raft message');
+      return;
+    }
+    try {
+      g.node.setTimeMs(this.deps.clock.nowMs());
+      g.node.step(m);
+    } catch (err) {
+      this.deps.logger?.warn({ err, from, groupId, type: m.type }, 'raft rejected a message');
+      return;
+    }
+    this.markDirty(g);
+  }
+
+  private tickAll(): void {
+    if (this.stopped) return;
+    const now = this.deps.clock.nowMs();
+    for (const g of this.groups.values()) {
+      if (g.failed) continue;
+      g.node.setTimeMs(now);
+      g.node.tick();
+      this.markDirty(g);
+    }
+  }
+
+  private markDirty(g: Group): void {
+    this.dirty.add(g);
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    // Once per event-loop turn: every group's Ready of this turn persists in one
+    // storage batch (group commit) and its messages leave in one frame per peer.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.processDirty();
+    });
+  }
+
+  private processDirty(): void {
+    const groups = [...this.dirty];
+    this.dirty.clear();
+    for (const g of groups) {
+      if (g.busy || g.failed || this.stopped || !g.node.hasReady()) continue;
+      this.handleReady(g, g.node.ready());
+    }
+  }
+
+  private send(g: Group, messages: readonly Message[]): void {
+    for (const m of messages) this.deps.transport.send(m.to, g.id, m);
+  }
+
+  private handleReady(g: Group, ready: Ready): void {
+    g.busy = true;
+    if (ready.softState !== null) {
+      g.role = ready.softState.role;
+      g.leader = ready.softState.leader;
+    }
+    if (ready.hardState !== null) g.term = ready.hardState.term;
+    this.send(g, ready.messages);
+    g.storage.persist(ready).then(
+      async () => {
+        if (this.stopped) return;
+        this.send(g, ready.messagesAfterPersist);
+        if (ready.snapshot !== null) await g.sm.restore(ready.snapshot.meta, g.storage.readSnapshot());
+        this.apply(g, ready.committedEntries);
+        if (ready.softState !== null) this.roleChanged(g, ready);
+        g.node.advance(ready);
+        g.busy = false;
+        this.maybeSnapshot(g);
+        this.markDirty(g);
+      },
+      (err: unknown) => this.fail(g, err),
+    ).catch((err: unknown) => this.fail(g, err));
+  }
+
+  private apply(g: Group, entries: readonly Entry[]): void {
+    for (const e of entries) {
+      if (e.index <= g.sm.appliedIndex()) continue; // restored from a snapshot that covers it
+      g.sm.apply(e);
+      this.settleWaiters(g, e);
+    }
+    const last = entries[entries.length - 1];
+    if (last !== undefined) void g.storage.setAppliedIndex(g.sm.appliedIndex() as LogIndex).catch((err: unknown) => this.fail(g, err));
+  }
+
+  private settleWaiters(g: Group, e: Entry): void {
+    if (g.waiters.length === 0) return;
+    const keep: Waiter[] = [];
+    for (const w of g.waiters) {
+      if (w.index > e.index) keep.push(w);
+      else if (w.index === e.index && w.term === e.term) w.resolve();
+      else w.reject(this.notLeader(g, 'the entry was replaced by another leader'));
+    }
+    g.waiters = keep;
+  }
+
+  private roleChanged(g: Group, ready: Ready): void {
+    const soft = ready.softState;
+    if (soft === null) return;
+    const s = g.node.status();
+    if (g.lastRole === 'leader' && soft.role !== 'leader') {
+      this.rejectWaiters(g, 'RL_ERR_NOT_LEADER', 'leadership was lost before the entry was applied');
+    }
+    g.lastRole = soft.role;
+    g.sm.onRoleChange(soft.role, soft.leader, s.term);
+  }
+
+  private rejectWaiters(g: Group, code: 'RL_ERR_NOT_LEADER' | 'RL_ERR_UNAVAILABLE', why: string): void {
+    const waiters = g.waiters;
+    g.waiters = [];
+    for (const w of waiters) w.reject(code === 'RL_ERR_NOT_LEADER' ? this.notLeader(g, why) : new RateLimiterError(code, why));
+  }
+
+  private notLeader(g: Group, why: string): RateLimiterError {
+    const leader = g.node.status().leader;
+    return new RateLimiterError('RL_ERR_NOT_LEADER', `group ${g.id}: ${why}`, { details: { groupId: g.id, leader } });
+  }
+
+  /** Checkpoints the state machine and compacts the log behind it, one group at a time, off the check path. */
+  private maybeSnapshot(g: Group): void {
+    const applied = g.sm.appliedIndex();
+    if (g.snapshotting || applied - g.lastSnapshotIndex < this.snapshotEntriesInterval) return;
+    g.snapshotting = true;
+    const confState = g.node.status().confStateApplied;
+    const writer = g.storage.beginSnapshot(applied as LogIndex, confState);
+    const chunks = g.sm.snapshotChunks();
+    void (async () => {
+      try {
+        for (const chunk of chunks) {
+          await writer.write(chunk);
+          await new Promise<void>((r) => setImmediate(r)); // yield between chunks: checks keep flowing
+        }
+        const done = await writer.commit();
+        if (done.type === 'committed') {
+          g.lastSnapshotIndex = applied;
+          const upTo = applied - this.snapshotTrailingEntries;
+          if (upTo >= g.storage.firstIndex()) await g.storage.compact(upTo as LogIndex);
+        }
+      } catch (err) {
+        await writer.abort().catch(() => undefined);
+        this.deps.logger?.error({ err, groupId: g.id }, 'snapshot failed');
+      } finally {
+        g.snapshotting = false;
+      }
+    })();
+  }
+
+  private fail(g: Group, err: unknown): void {
+    if (g.failed) return;
+    g.failed = true;
+    this.deps.logger?.error({ err, groupId: g.id }, 'group stopped: storage failure');
+    this.rejectWaiters(g, 'RL_ERR_UNAVAILABLE', 'group stopped after a storage failure');
+  }
+}

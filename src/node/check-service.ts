@@ -1,0 +1,211 @@
+/**
+ * The check path of a node (ARCHITECTURE.md, "The path of one check"): hash the key to
+ * its slot and group; on the group's leader decide against committed state plus the
+ * pending overlay; seal each group's allowed mutations once per event-loop turn into one
+ * Raft entry; answer `strict` checks once that entry is applied, `fast` checks at once
+ * while the lease holds; denials at once. Elsewhere, forward to the leader.
+ */
+import type { MultiRaftHost } from '../../cluster/host/multi-raft-host.js';
+import type { CompiledConfig } from '../config/index.js';
+import type { CompiledRule } from '../engine/types.js';
+import type { CheckInput, CheckOutput } from '../protocol/check.js';
+import { RateLimiterError } from '../protocol/errors.js';
+import { slotOf } from '../protocol/slot.js';
+import type { CheckResult } from '../engine/evaluate.js';
+import type { Forwarder } from './forwarder.js';
+import type { ShardMachine } from './shard/shard-machine.js';
+
+/** Where slots live: slot → group id. Static in this version (version 1); the meta group makes it dynamic. */
+export interface SlotMap {
+  readonly version: number;
+  groupOf(slot: number): number;
+}
+
+interface Deferred {
+  readonly seq: number;
+  readonly promise: Promise<void>;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+interface GroupRuntime {
+  readonly machine: ShardMachine;
+  /** The batch checks are joining now (sealed at the end of the turn). */
+  open: Deferred | null;
+  /** Sealed batches not yet applied, by seq: a retried idempotent check waits on its original's. */
+  readonly sealed: Map<number, Deferred>;
+  flushScheduled: boolean;
+  /** After a dropped proposal: decide again only once everything proposed before is applied. */
+  fenceIndex: number;
+}
+
+export interface CheckCounters {
+  decided: number;
+  forwarded: number;
+  batches: number;
+  mutations: number;
+}
+
+function deferred(seq: number): Deferred {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined); // a batch nobody awaits any more must not crash the process
+  return { seq, promise, resolve, reject };
+}
+
+export class NodeCheckService {
+  private readonly groups = new Map<number, GroupRuntime>();
+  private rulesById = new Map<string, CompiledRule>();
+  readonly counters: CheckCounters = { decided: 0, forwarded: 0, batches: 0, mutations: 0 };
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly host: MultiRaftHost,
+    private readonly slots: SlotMap,
+    private config: CompiledConfig,
+    private forwarder: Forwarder | null,
+    private readonly clock: { wallNowMs(): number },
+  ) {
+    this.indexRules();
+  }
+
+  setForwarder(forwarder: Forwarder): void {
+    this.forwarder = forwarder;
+  }
+
+  addGroup(groupId: number, machine: ShardMachine): void {
+    this.groups.set(groupId, { machine, open: null, sealed: new Map(), flushScheduled: false, fenceIndex: 0 });
+  }
+
+  setConfig(config: CompiledConfig): void {
+    this.config = config;
+    this.indexRules();
+    for (const g of this.groups.values()) g.machine.leader.setResolver(config);
+  }
+
+  private indexRules(): void {
+    this.rulesById = new Map(this.config.rules.map((r) => [r.id, r]));
+  }
+
+  ruleWindowMs(rule: string): number | undefined {
+    const r = this.rulesById.get(rule);
+    return r === undefined ? undefined : r.periodMs > 0 ? r.periodMs : r.leaseMs > 0 ? r.leaseMs : undefined;
+  }
+
+  /** Decides `input` here if this node leads its group, else forwards it to the leader. */
+  async check(input: CheckInput): Promise<CheckOutput> {
+    const groupId = this.slots.groupOf(slotOf(input.key));
+    const g = this.groups.get(groupId);
+    if (g === undefined) throw new RateLimiterError('RL_ERR_UNAVAILABLE', `group ${groupId} is not hosted on node ${this.nodeId}`);
+    if (!this.host.leaderReady(groupId, g.fenceIndex)) return this.elsewhere(groupId, input);
+    if (g.machine.leader.batchFull) this.flush(groupId, g);
+    const { result, batchSeq } = g.machine.leader.check(
+      { key: input.key, resources: input.resources, cost: input.cost, tier: input.tier, idempotencyId: input.idempotencyId },
+      this.clock.wallNowMs(),
+    );
+    this.counters.decided++;
+    if (batchSeq === null) return toOutput(result);
+    const wait = this.batchPromise(groupId, g, batchSeq);
+    if (this.isFast(input, result) && this.host.leaseValid(groupId)) return toOutput(result);
+    if (wait === null) throw new RateLimiterError('RL_ERR_NOT_LEADER', `group ${groupId}: the batch of this check is no longer pending`);
+    await wait;
+    return toOutput(result);
+  }
+
+  private async elsewhere(groupId: number, input: CheckInput): Promise<CheckOutput> {
+    const leader = this.host.leaderOf(groupId);
+    if (leader === null || this.forwarder === null) {
+      throw new RateLimiterError('RL_ERR_NO_QUORUM', `group ${groupId} has no leader right now`, { details: { groupId } });
+    }
+    if (leader === this.nodeId) {
+      throw new RateLimiterError('RL_ERR_UNAVAILABLE', `group ${groupId}: this node was just elected and is catching up`, { details: { groupId } });
+    }
+    this.counters.forwarded++;
+    return this.forwarder.forward(leader, input);
+  }
+
+  private isFast(input: CheckInput, result: CheckResult): boolean {
+    if (input.resources.length === 1) return this.rulesById.get(result.rule)?.consistency === 'fast';
+    // A multi-resource check is fast only when every rule it touches is.
+    return input.resources.every((r) => this.config.resolve(input.key, r, input.tier)?.consistency === 'fast');
+  }
+
+  /** The promise of batch `seq` of group `groupId` (open, so it is sealed this turn). */
+  private batchPromise(groupId: number, g: GroupRuntime, seq: number): Promise<void> | null {
+    const sealed = g.sealed.get(seq);
+    if (sealed !== undefined) return sealed.promise;
+    if (g.open === null || g.open.seq !== seq) {
+      if (g.open !== null) return null; // a batch already applied or abandoned
+      g.open = deferred(seq);
+    }
+    if (!g.flushScheduled) {
+      g.flushScheduled = true;
+      setImmediate(() => this.flush(groupId, g));
+    }
+    return g.open.promise;
+  }
+
+  /** Seals the open batch into one Raft entry and proposes it. */
+  private flush(groupId: number, g: GroupRuntime): void {
+    g.flushScheduled = false;
+    const open = g.open;
+    g.open = null;
+    const sealed = g.machine.leader.seal();
+    if (sealed === null) {
+      // Checks joined a batch that is gone: leadership changed and the overlay was reset.
+      open?.reject(new RateLimiterError('RL_ERR_NOT_LEADER', `group ${groupId}: leadership changed before the batch was proposed`, { details: { groupId } }));
+      return;
+    }
+    this.counters.batches++;
+    this.counters.mutations += sealed.mutationCount;
+    let r;
+    try {
+      r = this.host.propose(groupId, sealed.data);
+    } catch (err) {
+      open?.reject(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    if (r.type !== 'accepted') {
+      // The overlay holds mutations that will never commit: drop it, and decide again only
+      // once every entry proposed before is applied (the overlay no longer counts them).
+      g.machine.leader.reset();
+      g.fenceIndex = this.host.lastIndex(groupId);
+      const err =
+        r.type === 'notLeader'
+          ? new RateLimiterError('RL_ERR_NOT_LEADER', `group ${groupId}: leadership moved`, { details: { groupId, leader: r.leaderHint } })
+          : new RateLimiterError('RL_ERR_UNAVAILABLE', `group ${groupId}: batch dropped (${r.reason})`, { details: { groupId } });
+      open?.reject(err);
+      return;
+    }
+    if (open === null) return;
+    g.sealed.set(sealed.seq, open);
+    this.host.waitApplied(groupId, r).then(
+      () => {
+        g.sealed.delete(sealed.seq);
+        open.resolve();
+      },
+      (err: Error) => {
+        g.sealed.delete(sealed.seq);
+        open.reject(err);
+      },
+    );
+  }
+}
+
+function toOutput(r: CheckResult): CheckOutput {
+  const out: { -readonly [K in keyof CheckOutput]: CheckOutput[K] } = {
+    allowed: r.allowed,
+    limit: r.limit,
+    remaining: r.remaining,
+    resetMs: r.resetMs,
+    retryAfterMs: r.retryAfterMs,
+    rule: r.rule,
+  };
+  if (r.shadowDenied) out.shadowDenied = true;
+  if (r.leaseId !== null) out.leaseId = r.leaseId;
+  return out;
+}

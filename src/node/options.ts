@@ -1,0 +1,137 @@
+/**
+ * Options of one `rl-node` process, from command-line flags with environment variables
+ * as fallbacks (flag > env > default), validated whole: every problem is reported, named
+ * by its flag and its environment variable, before anything starts.
+ */
+import { Command, Option } from 'commander';
+
+export type FsyncModeOption = 'always' | 'batch' | 'off';
+
+export interface NodeOptions {
+  readonly id: string;
+  readonly listenHost: string;
+  readonly listenPort: number;
+  readonly peerListenHost: string;
+  readonly peerListenPort: number;
+  /** Other members: id → "host:port" of their peer listener. */
+  readonly peers: Readonly<Record<string, string>>;
+  readonly dataDir: string;
+  readonly configPath: string;
+  readonly clusterSecret: string;
+  /** Shard groups in the cluster; every node must use the same number. */
+  readonly groups: number;
+  /** Replicas per group (at most the cluster size). */
+  readonly replicationFactor: number;
+  readonly fsync: FsyncModeOption;
+  readonly tickIntervalMs: number;
+  readonly electionTimeoutTicks: number;
+  readonly logLevel: string;
+}
+
+interface Spec {
+  readonly flag: string;
+  readonly env: string;
+  readonly description: string;
+  readonly fallback?: string;
+}
+
+const SPECS: Record<string, Spec> = {
+  id: { flag: '--id <id>', env: 'RL_ID', description: 'this node id (unique in the cluster)' },
+  listen: { flag: '--listen <host:port>', env: 'RL_LISTEN', description: 'client API (HTTP and WebSocket) address', fallback: '127.0.0.1:7001' },
+  peerListen: { flag: '--peer-listen <host:port>', env: 'RL_PEER_LISTEN', description: 'peer transport address', fallback: '127.0.0.1:7101' },
+  peers: { flag: '--peers <list>', env: 'RL_PEERS', description: 'other members: id=host:port,... (their peer addresses)', fallback: '' },
+  data: { flag: '--data <dir>', env: 'RL_DATA', description: 'data directory (LevelDB)' },
+  config: { flag: '--config <file>', env: 'RL_CONFIG', description: 'rate-limit configuration (YAML or JSON)' },
+  clusterSecret: { flag: '--cluster-secret <secret>', env: 'RL_CLUSTER_SECRET', description: 'shared secret peers authenticate with (prefer the env variable)' },
+  groups: { flag: '--groups <n>', env: 'RL_GROUPS', description: 'shard groups in the cluster (same on every node)', fallback: '8' },
+  replicationFactor: { flag: '--replication-factor <n>', env: 'RL_REPLICATION_FACTOR', description: 'replicas per group', fallback: '3' },
+  fsync: { flag: '--fsync <mode>', env: 'RL_FSYNC', description: 'always | batch | off (see docs/storage.md)', fallback: 'batch' },
+  tickMs: { flag: '--tick-ms <ms>', env: 'RL_TICK_MS', description: 'Raft tick interval', fallback: '50' },
+  electionTicks: { flag: '--election-ticks <n>', env: 'RL_ELECTION_TICKS', description: 'Raft election timeout in ticks', fallback: '10' },
+  logLevel: { flag: '--log-level <level>', env: 'RL_LOG_LEVEL', description: 'pino level', fallback: 'info' },
+};
+
+function hostPort(v: string, name: string, errors: string[]): [string, number] {
+  const i = v.lastIndexOf(':');
+  const port = Number(v.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    errors.push(`${name} must be host:port with a port from 0 to 65535 (got ${JSON.stringify(v)})`);
+    return ['', 0];
+  }
+  return [v.slice(0, i), port];
+}
+
+function int(v: string, name: string, min: number, max: number, errors: string[]): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) errors.push(`${name} must be an integer from ${min} to ${max} (got ${JSON.stringify(v)})`);
+  return n;
+}
+
+/**
+ * Parses `argv` (without node and script) and `env`. Throws a TypeError listing every
+ * problem when anything is missing or invalid.
+ *
+ * @example
+ * ```ts
+ * const o = parseNodeOptions(['--id', 'n1', '--data', './data/n1', '--config', 'limits.yaml'], process.env);
+ * ```
+ */
+export function parseNodeOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): NodeOptions {
+  const cmd = new Command('rl-node').exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  for (const spec of Object.values(SPECS)) cmd.addOption(new Option(spec.flag, `${spec.description} [env ${spec.env}]`));
+  cmd.parse([...argv], { from: 'user' });
+  const flags = cmd.opts<Record<string, string | undefined>>();
+  const errors: string[] = [];
+  const get = (key: keyof typeof SPECS): string => {
+    const spec = SPECS[key] as Spec;
+    const v = flags[key] ?? env[spec.env] ?? spec.fallback;
+    if (v === undefined || v === '') {
+      if (spec.fallback === undefined) errors.push(`${spec.flag.split(' ')[0]} (or ${spec.env}) is required: ${spec.description}`);
+      return '';
+    }
+    return v;
+  };
+  const id = get('id');
+  if (id !== '' && !/^[A-Za-z0-9_.-]{1,64}$/.test(id)) errors.push(`--id must match [A-Za-z0-9_.-]{1,64} (got ${JSON.stringify(id)})`);
+  const [listenHost, listenPort] = hostPort(get('listen'), '--listen', errors);
+  const [peerListenHost, peerListenPort] = hostPort(get('peerListen'), '--peer-listen', errors);
+  const peers: Record<string, string> = {};
+  for (const part of get('peers').split(',').filter((p) => p.trim() !== '')) {
+    const [pid, addr] = part.split('=');
+    if (pid === undefined || addr === undefined || pid === '' || addr === '') {
+      errors.push(`--peers entries must be id=host:port (got ${JSON.stringify(part)})`);
+      continue;
+    }
+    hostPort(addr, `--peers ${pid}`, errors);
+    if (pid === id) errors.push(`--peers must not list this node's own id ${JSON.stringify(id)}`);
+    peers[pid.trim()] = addr.trim();
+  }
+  const fsync = get('fsync');
+  if (fsync !== 'always' && fsync !== 'batch' && fsync !== 'off') errors.push(`--fsync must be always, batch or off (got ${JSON.stringify(fsync)})`);
+  const groups = int(get('groups'), '--groups', 1, 4096, errors);
+  const replicationFactor = int(get('replicationFactor'), '--replication-factor', 1, 7, errors);
+  const tickIntervalMs = int(get('tickMs'), '--tick-ms', 1, 10_000, errors);
+  const electionTimeoutTicks = int(get('electionTicks'), '--election-ticks', 3, 1000, errors);
+  const clusterSecret = get('clusterSecret');
+  if (clusterSecret !== '' && Buffer.byteLength(clusterSecret) < 16) errors.push('--cluster-secret must be at least 16 bytes');
+  const dataDir = get('data');
+  const configPath = get('config');
+  if (errors.length > 0) throw new TypeError(`Cannot start rl-node:\n  ${errors.join('\n  ')}`);
+  return {
+    id,
+    listenHost,
+    listenPort,
+    peerListenHost,
+    peerListenPort,
+    peers,
+    dataDir,
+    configPath,
+    clusterSecret,
+    groups,
+    replicationFactor,
+    fsync: fsync as FsyncModeOption,
+    tickIntervalMs,
+    electionTimeoutTicks,
+    logLevel: get('logLevel'),
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * Load generator for `npm run bench:node`, run in its own process: opens one WebSocket
+ * per node, routes every key to the node that leads its group (slot → group → leader,
+ * from /v1/cluster), and sends frames of `batch` checks, either as fast as `inflight`
+ * frames per connection allow (saturation) or at a fixed offered rate. Prints one JSON
+ * line: checks/s, latency percentiles, answered/failed counts.
+ *
+ *   tsx test/bench/node-load.ts --nodes http://127.0.0.1:7001,... --seconds 10 --batch 100 [--rate 50000]
+ */
+import WebSocket from 'ws';
+import { slotOf } from '../../src/protocol/slot.js';
+import { decodeReplyFrame, encodeRequestFrame } from '../../src/protocol/ws.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? (args[i + 1] as string) : fallback;
+};
+const nodeUrls = arg('nodes', 'http://127.0.0.1:7001').split(',');
+const seconds = Number(arg('seconds', '10'));
+const batch = Number(arg('batch', '100'));
+const inflight = Number(arg('inflight', '8'));
+const rate = Number(arg('rate', '0'));
+const keyCount = Number(arg('keys', '100000'));
+const resource = arg('resource', 'bench');
+
+interface View {
+  node: string;
+  nodes: string[];
+  groups: { id: number; leader: string | null }[];
+}
+
+const views = await Promise.all(nodeUrls.map(async (u) => (await (await fetch(`${u}/v1/cluster`)).json()) as View));
+const urlOf = new Map(views.map((v, i) => [v.node, nodeUrls[i] as string]));
+const groups = (views[0] as View).groups;
+const leaderUrl = (key: string): string => {
+  const g = groups[slotOf(key) % groups.length];
+  return urlOf.get(g?.leader ?? '') ?? (nodeUrls[0] as string);
+};
+
+// Keys pre-sorted by the node that leads them, so each frame goes to one leader.
+const keysByUrl = new Map<string, string[]>(nodeUrls.map((u) => [u, []]));
+for (let i = 0; i < keyCount; i++) {
+  const key = `bench:${i}`;
+  keysByUrl.get(leaderUrl(key))?.push(key);
+}
+
+const latenciesUs: number[] = [];
+let answered = 0;
+let failed = 0;
+let allowed = 0;
+let sentFrames = 0;
+const deadline = performance.now() + seconds * 1000;
+
+async function open(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/ws`);
+  await new Promise<void>((res, rej) => {
+    ws.once('open', () => res());
+    ws.once('error', rej);
+  });
+  return ws;
+}
+
+const conns = await Promise.all(nodeUrls.filter((u) => (keysByUrl.get(u) ?? []).length > 0).map(async (u) => ({ url: u, ws: await open(u), keys: keysByUrl.get(u) as string[], cursor: 0 })));
+let nextId = 1;
+const pending = new Map<number, number>(); // frame first id → send time
+
+function sendFrame(c: (typeof conns)[number]): void {
+  const checks: [number, unknown][] = [];
+  const first = nextId;
+  for (let i = 0; i < batch; i++) {
+    const key = c.keys[c.cursor++ % c.keys.length] as string;
+    checks.push([nextId++, { key, resource }]);
+  }
+  pending.set(first, performance.now());
+  sentFrames++;
+  c.ws.send(encodeRequestFrame(checks));
+}
+
+await new Promise<void>((done) => {
+  let openFrames = 0;
+  for (const c of conns) {
+    c.ws.on('message', (data: Buffer) => {
+      const replies = decodeReplyFrame(new Uint8Array(data));
+      const firstId = Math.min(...replies.map((r) => r.id));
+      const sentAt = pending.get(firstId);
+      pending.delete(firstId);
+      const us = sentAt === undefined ? 0 : Math.round((performance.now() - sentAt) * 1000);
+      for (const r of replies) {
+        if (r.ok) {
+          answered++;
+          if (r.output.allowed) allowed++;
+          latenciesUs.push(us);
+        } else failed++;
+      }
+      openFrames--;
+      if (rate === 0 && performance.now() < deadline) {
+        openFrames++;
+        sendFrame(c);
+      } else if (openFrames === 0 && performance.now() >= deadline) done();
+    });
+  }
+  if (rate === 0) {
+    for (const c of conns) for (let i = 0; i < inflight; i++) {
+      openFrames++;
+      sendFrame(c);
+    }
+  } else {
+    // Fixed offered rate: one frame per connection every interval, whatever the answers do.
+    const framesPerSec = rate / batch;
+    const intervalMs = (1000 * conns.length) / framesPerSec;
+    let k = 0;
+    const timer = setInterval(() => {
+      if (performance.now() >= deadline) {
+        clearInterval(timer);
+        if (openFrames === 0) done();
+        return;
+      }
+      const due = Math.floor((performance.now() - (deadline - seconds * 1000)) / intervalMs);
+      while (k < due) {
+        for (const c of conns) {
+          openFrames++;
+          sendFrame(c);
+        }
+        k++;
+      }
+    }, 1);
+  }
+  setTimeout(() => done(), seconds * 1000 + 15_000).unref(); // bounded even if answers stop
+});
+
+for (const c of conns) c.ws.close();
+latenciesUs.sort((a, b) => a - b);
+const pct = (p: number): number => (latenciesUs.length === 0 ? 0 : (latenciesUs[Math.min(latenciesUs.length - 1, Math.floor((p / 100) * latenciesUs.length))] as number) / 1000);
+process.stdout.write(
+  `${JSON.stringify({
+    checks_per_sec: Math.round(answered / seconds),
+    answered,
+    failed,
+    allowed,
+    frames: sentFrames,
+    p50_ms: pct(50),
+    p99_ms: pct(99),
+    p999_ms: pct(99.9),
+    batch,
+    inflight,
+    offered_rate: rate,
+  })}\n`,
+);
+process.exit(0);
