@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { slotOf } from '../../src/protocol/slot.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -135,6 +136,14 @@ export class LocalCluster {
     } catch (err) {
       return { status: 0, body: { error: { code: 'NETWORK', message: String(err) } } };
     }
+  }
+
+  /** The node leading the group of `key`, as `via` sees it (static placement: slot mod groups). */
+  async leaderOfKey(via: ClusterNode, key: string): Promise<ClusterNode | undefined> {
+    const view = await this.clusterView(via);
+    const groupId = (slotOf(key) % view.groups.length) + 1;
+    const leader = view.groups.find((g) => g.id === groupId)?.leader;
+    return this.nodes.find((n) => n.id === leader);
   }
 
   kill(n: ClusterNode): void {

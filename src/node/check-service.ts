@@ -8,7 +8,7 @@
 import type { MultiRaftHost } from '../../cluster/host/multi-raft-host.js';
 import type { CompiledConfig } from '../config/index.js';
 import type { CompiledRule } from '../engine/types.js';
-import type { CheckInput, CheckOutput } from '../protocol/check.js';
+import { toCheckOutput, type CheckInput, type CheckOutput } from '../protocol/check.js';
 import { RateLimiterError } from '../protocol/errors.js';
 import { slotOf } from '../protocol/slot.js';
 import type { CheckResult } from '../engine/evaluate.js';
@@ -108,12 +108,12 @@ export class NodeCheckService {
       this.clock.wallNowMs(),
     );
     this.counters.decided++;
-    if (batchSeq === null) return toOutput(result);
+    if (batchSeq === null) return toCheckOutput(result);
     const wait = this.batchPromise(groupId, g, batchSeq);
-    if (this.isFast(input, result) && this.host.leaseValid(groupId)) return toOutput(result);
+    if (this.isFast(input, result) && this.host.leaseValid(groupId)) return toCheckOutput(result);
     if (wait === null) throw new RateLimiterError('RL_ERR_NOT_LEADER', `group ${groupId}: the batch of this check is no longer pending`);
     await wait;
-    return toOutput(result);
+    return toCheckOutput(result);
   }
 
   private async elsewhere(groupId: number, input: CheckInput): Promise<CheckOutput> {
@@ -194,18 +194,4 @@ export class NodeCheckService {
       },
     );
   }
-}
-
-function toOutput(r: CheckResult): CheckOutput {
-  const out: { -readonly [K in keyof CheckOutput]: CheckOutput[K] } = {
-    allowed: r.allowed,
-    limit: r.limit,
-    remaining: r.remaining,
-    resetMs: r.resetMs,
-    retryAfterMs: r.retryAfterMs,
-    rule: r.rule,
-  };
-  if (r.shadowDenied) out.shadowDenied = true;
-  if (r.leaseId !== null) out.leaseId = r.leaseId;
-  return out;
 }

@@ -29,6 +29,33 @@ export interface CheckOutput {
   readonly leaseId?: string;
 }
 
+/** A decision as any layer holds it; `toCheckOutput` makes the wire shape of it. */
+export interface DecisionFields {
+  readonly allowed: boolean;
+  readonly limit: number;
+  readonly remaining: number;
+  readonly resetMs: number;
+  readonly retryAfterMs: number;
+  readonly rule: string;
+  readonly shadowDenied?: boolean | undefined;
+  readonly leaseId?: string | null | undefined;
+}
+
+/** The wire answer: the six fixed fields, plus `shadowDenied` and `leaseId` only when they say something. */
+export function toCheckOutput(d: DecisionFields): CheckOutput {
+  const out: { -readonly [K in keyof CheckOutput]: CheckOutput[K] } = {
+    allowed: d.allowed,
+    limit: d.limit,
+    remaining: d.remaining,
+    resetMs: d.resetMs,
+    retryAfterMs: d.retryAfterMs,
+    rule: d.rule,
+  };
+  if (d.shadowDenied === true) out.shadowDenied = true;
+  if (d.leaseId !== undefined && d.leaseId !== null) out.leaseId = d.leaseId;
+  return out;
+}
+
 export type Validated<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly message: string };
 
 const FIELDS: ReadonlySet<string> = new Set(['key', 'resource', 'resources', 'cost', 'tier', 'idempotencyId']);

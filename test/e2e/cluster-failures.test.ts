@@ -2,28 +2,7 @@
 // 2 s under load without over-admission, and a whole-cluster restart keeps counters.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster, waitUntil, type ClusterNode } from '../../chaos/harness/local-cluster.js';
-
-const LIMITS = `
-version: 1
-defaults: { algorithm: gcra, limit: 100, period: 1h }
-resources:
-  gcra: { algorithm: gcra, limit: 50, period: 1h }
-  sliding: { algorithm: sliding_window, limit: 30, period: 1d }
-  fixed: { algorithm: fixed_window, limit: 30, period: 1d }
-  small: { algorithm: gcra, limit: 5, period: 1h }
-  failover: { algorithm: gcra, limit: 100, period: 1h }
-`;
-
-const RETRYABLE = new Set(['RL_ERR_NO_QUORUM', 'RL_ERR_NOT_LEADER', 'RL_ERR_TIMEOUT', 'RL_ERR_UNAVAILABLE']);
-
-async function leaderOfKey(cluster: LocalCluster, via: ClusterNode, key: string): Promise<ClusterNode | undefined> {
-  // Ask the key's group through a cost-0 peek, then read which node leads that group.
-  const view = await cluster.clusterView(via);
-  const { slotOf } = await import('../../src/protocol/slot.js');
-  const groupId = (slotOf(key) % view.groups.length) + 1;
-  const leader = view.groups.find((g) => g.id === groupId)?.leader;
-  return cluster.nodes.find((n) => n.id === leader);
-}
+import { LIMITS, RETRYABLE } from './limits.js';
 
 describe('3-node cluster, failures', () => {
   const cluster = new LocalCluster({ nodes: 3, limitsYaml: LIMITS });
@@ -36,7 +15,7 @@ describe('3-node cluster, failures', () => {
 
   it('kill -9 of a leader under load: a new leader serves within 2 s and nothing is over-admitted', async () => {
     const key = 'failover:1';
-    const leader = await leaderOfKey(cluster, cluster.nodes[0] as ClusterNode, key);
+    const leader = await cluster.leaderOfKey(cluster.nodes[0] as ClusterNode, key);
     if (leader === undefined) throw new Error('no leader for the key');
     const survivors = cluster.nodes.filter((n) => n !== leader);
     let allowed = 0;

@@ -3,26 +3,7 @@
 // also after the leader of the key's group is killed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster, waitUntil, type ClusterNode } from '../../chaos/harness/local-cluster.js';
-
-const LIMITS = `
-version: 1
-defaults: { algorithm: gcra, limit: 100, period: 1h }
-resources:
-  gcra: { algorithm: gcra, limit: 50, period: 1h }
-  sliding: { algorithm: sliding_window, limit: 30, period: 1d }
-  fixed: { algorithm: fixed_window, limit: 30, period: 1d }
-  small: { algorithm: gcra, limit: 5, period: 1h }
-  failover: { algorithm: gcra, limit: 100, period: 1h }
-`;
-
-async function leaderOfKey(cluster: LocalCluster, via: ClusterNode, key: string): Promise<ClusterNode | undefined> {
-  // Ask the key's group through a cost-0 peek, then read which node leads that group.
-  const view = await cluster.clusterView(via);
-  const { slotOf } = await import('../../src/protocol/slot.js');
-  const groupId = (slotOf(key) % view.groups.length) + 1;
-  const leader = view.groups.find((g) => g.id === groupId)?.leader;
-  return cluster.nodes.find((n) => n.id === leader);
-}
+import { LIMITS } from './limits.js';
 
 describe('3-node cluster, strict mode', () => {
   const cluster = new LocalCluster({ nodes: 3, limitsYaml: LIMITS });
@@ -55,7 +36,7 @@ describe('3-node cluster, strict mode', () => {
     expect(first.body).toMatchObject({ allowed: true, remaining: 4 });
     const again = await cluster.check(cluster.nodes[1] as ClusterNode, { key, resource: 'small', idempotencyId: 'client-a:1' });
     expect(again.body).toEqual(first.body);
-    const leader = await leaderOfKey(cluster, cluster.nodes[0] as ClusterNode, key);
+    const leader = await cluster.leaderOfKey(cluster.nodes[0] as ClusterNode, key);
     if (leader === undefined) throw new Error('no leader for the key');
     cluster.kill(leader);
     const other = cluster.nodes.find((n) => n !== leader) as ClusterNode;

@@ -6,7 +6,7 @@
  * another: every handler catches, every body and frame is bounded.
  */
 import uws from 'uWebSockets.js';
-import { rateLimitHeaders, validateCheck, type CheckInput, type CheckOutput } from '../../protocol/check.js';
+import { rateLimitHeaders, toCheckOutput, validateCheck, type CheckInput } from '../../protocol/check.js';
 import { RateLimiterError, type ErrorCode } from '../../protocol/errors.js';
 import { BATCH_CHECKS_MAX, HTTP_BODY_BYTES_MAX } from '../../protocol/limits.js';
 import { decodeRequestFrame, encodeReplyFrame, type WireError, type WireReply } from '../../protocol/ws.js';
@@ -64,20 +64,6 @@ function toWireError(err: unknown, logger: ApiLogger | null): WireError {
   }
   logger?.error({ err }, 'unexpected error in check');
   return { code: 'RL_ERR_UNAVAILABLE', message: 'internal error; see the node log' };
-}
-
-function compactOutput(o: CheckOutput): CheckOutput {
-  const out: { -readonly [K in keyof CheckOutput]: CheckOutput[K] } = {
-    allowed: o.allowed,
-    limit: o.limit,
-    remaining: o.remaining,
-    resetMs: o.resetMs,
-    retryAfterMs: o.retryAfterMs,
-    rule: o.rule,
-  };
-  if (o.shadowDenied === true) out.shadowDenied = true;
-  if (o.leaseId !== undefined) out.leaseId = o.leaseId;
-  return out;
 }
 
 /**
@@ -235,7 +221,7 @@ export class ApiServer {
         res.cork(() => {
           res.writeStatus('200 OK').writeHeader('Content-Type', 'application/json');
           for (const [k, val] of Object.entries(headers)) res.writeHeader(k, val);
-          res.end(JSON.stringify(compactOutput(out)));
+          res.end(JSON.stringify(toCheckOutput(out)));
         });
       },
       (err: unknown) => {
@@ -259,7 +245,7 @@ export class ApiServer {
       inputs.map((input) =>
         'code' in input
           ? Promise.resolve({ error: input })
-          : this.deps.service.check(input).then(compactOutput, (err: unknown) => ({ error: toWireError(err, this.deps.logger) })),
+          : this.deps.service.check(input).then(toCheckOutput, (err: unknown) => ({ error: toWireError(err, this.deps.logger) })),
       ),
     ).then((results) => {
       if (!live.aborted) res.cork(() => res.writeStatus('200 OK').writeHeader('Content-Type', 'application/json').end(JSON.stringify({ results })));
@@ -276,7 +262,7 @@ export class ApiServer {
       const v = validateCheck(check, `check ${id}`);
       if (!v.ok) return Promise.resolve({ id, ok: false, error: { code: 'RL_ERR_BAD_REQUEST', message: v.message } } as const);
       return this.deps.service.check(v.value).then(
-        (output): WireReply => ({ id, ok: true, output: compactOutput(output) }),
+        (output): WireReply => ({ id, ok: true, output: toCheckOutput(output) }),
         (err: unknown): WireReply => ({ id, ok: false, error: toWireError(err, this.deps.logger) }),
       );
     });
