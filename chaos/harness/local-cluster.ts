@@ -146,6 +146,22 @@ export class LocalCluster {
     return this.nodes.find((n) => n.id === leader);
   }
 
+  /**
+   * A check as a well-behaved client sends it: retried (same idempotency id, so never
+   * counted twice) on retryable errors and network failures, at most `attempts` times.
+   */
+  async checkRetrying(n: ClusterNode, body: Record<string, unknown>, idempotencyId: string, attempts = 20): Promise<{ status: number; body: Record<string, unknown> }> {
+    let last = { status: 0, body: {} as Record<string, unknown> };
+    for (let i = 0; i < attempts; i++) {
+      last = await this.check(n, { ...body, idempotencyId });
+      const code = (last.body['error'] as { code?: string } | undefined)?.code;
+      const retryable = last.status === 0 || code === 'RL_ERR_NOT_LEADER' || code === 'RL_ERR_NO_QUORUM' || code === 'RL_ERR_UNAVAILABLE' || code === 'RL_ERR_TIMEOUT';
+      if (!retryable) return last;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return last;
+  }
+
   kill(n: ClusterNode): void {
     if (n.process?.pid !== undefined && n.process.exitCode === null) n.process.kill('SIGKILL');
     n.process = null;

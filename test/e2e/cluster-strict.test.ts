@@ -22,7 +22,7 @@ describe('3-node cluster, strict mode', () => {
     it(`concurrent checks on one key through all nodes admit exactly the limit (${resource})`, async () => {
       const key = `hot:${resource}`;
       const answers = await Promise.all(
-        Array.from({ length: 150 }, (_, i) => cluster.check(cluster.nodes[i % 3] as ClusterNode, { key, resource })),
+        Array.from({ length: 150 }, (_, i) => cluster.checkRetrying(cluster.nodes[i % 3] as ClusterNode, { key, resource }, `c:${resource}:${i}`)),
       );
       const failed = answers.filter((a) => a.status !== 200);
       expect(failed.map((a) => a.body), cluster.logs()).toEqual([]);
