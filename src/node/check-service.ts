@@ -96,8 +96,12 @@ export class NodeCheckService {
     return r === undefined ? undefined : r.periodMs > 0 ? r.periodMs : r.leaseMs > 0 ? r.leaseMs : undefined;
   }
 
-  /** Decides `input` here if this node leads its group, else forwards it to the leader. */
-  async check(input: CheckInput): Promise<CheckOutput> {
+  /**
+   * Decides `input` here if this node leads its group, else forwards it to the leader.
+   * Answers that need no waiting (denials, peeks, `fast` under a lease) come back
+   * synchronously, so a frame of them costs no promise; throws RateLimiterError.
+   */
+  check(input: CheckInput): CheckOutput | Promise<CheckOutput> {
     const groupId = this.slots.groupOf(slotOf(input.key));
     const g = this.groups.get(groupId);
     if (g === undefined) throw new RateLimiterError('RL_ERR_UNAVAILABLE', `group ${groupId} is not hosted on node ${this.nodeId}`);
@@ -112,11 +116,10 @@ export class NodeCheckService {
     const wait = this.batchPromise(groupId, g, batchSeq);
     if (this.isFast(input, result) && this.host.leaseValid(groupId)) return toCheckOutput(result);
     if (wait === null) throw new RateLimiterError('RL_ERR_NOT_LEADER', `group ${groupId}: the batch of this check is no longer pending`);
-    await wait;
-    return toCheckOutput(result);
+    return wait.then(() => toCheckOutput(result));
   }
 
-  private async elsewhere(groupId: number, input: CheckInput): Promise<CheckOutput> {
+  private elsewhere(groupId: number, input: CheckInput): Promise<CheckOutput> {
     const leader = this.host.leaderOf(groupId);
     if (leader === null || this.forwarder === null) {
       throw new RateLimiterError('RL_ERR_NO_QUORUM', `group ${groupId} has no leader right now`, { details: { groupId } });

@@ -97,18 +97,26 @@ export class RlNode {
       },
     });
     void forwarded;
-    const counted = async (input: CheckInput, hops: number): Promise<CheckOutput> => {
+    const allowedCount = checks.labels({ decision: 'allowed' });
+    const deniedCount = checks.labels({ decision: 'denied' });
+    const onAnswer = (out: CheckOutput): CheckOutput => {
+      (out.allowed ? allowedCount : deniedCount).inc();
+      return out;
+    };
+    const onError = (err: unknown): never => {
+      errors.inc({ code: err instanceof RateLimiterError ? err.code : 'internal' });
+      throw err;
+    };
+    const counted = (input: CheckInput, hops: number): CheckOutput | Promise<CheckOutput> => {
       try {
-        const out = await serve(input, hops);
-        checks.inc({ decision: out.allowed ? 'allowed' : 'denied' });
-        return out;
+        const out = serve(input, hops);
+        return out instanceof Promise ? out.then(onAnswer, onError) : onAnswer(out);
       } catch (err) {
-        errors.inc({ code: err instanceof RateLimiterError ? err.code : 'internal' });
-        throw err;
+        return onError(err);
       }
     };
     // A group not hosted here is reached through one of its replicas, which forwards to its leader.
-    const serve = async (input: CheckInput, hops: number): Promise<CheckOutput> => {
+    const serve = (input: CheckInput, hops: number): CheckOutput | Promise<CheckOutput> => {
       const groupId = placement.slots.groupOf(slotOf(input.key));
       if (host.hosts(groupId)) {
         if (hops > 0 && !host.leaderReady(groupId)) {
@@ -120,7 +128,12 @@ export class RlNode {
       const replicas = placement.replicasOf(groupId);
       return forwarder.forward(replicas[slotOf(input.key) % replicas.length] as string, input);
     };
-    forwarder = new Forwarder({ send, onMessage: () => undefined }, (check) => counted(check, 1), {}, (to) => transport.peerState(to) === 'connected');
+    forwarder = new Forwarder(
+      { send, onMessage: () => undefined },
+      async (check) => counted(check, 1),
+      {},
+      (to) => transport.peerState(to) === 'connected',
+    );
     service.setForwarder(forwarder);
     const apiService: CheckService = {
       check: (input) => counted(input, 0),

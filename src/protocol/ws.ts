@@ -8,7 +8,9 @@
  *   error    = { code, message, leaderHint? }   leaderHint: a node address, on RL_ERR_NOT_LEADER
  *
  * An id is a non-negative safe integer, unique among the client's open requests on the
- * connection. A frame that cannot be read at all is answered with id 0 and an error.
+ * connection. The replies to one request frame may arrive split over several reply
+ * frames (answers known at once first, answers waiting for replication later); match by
+ * id. A frame that cannot be read at all is answered with id 0 and an error.
  */
 import { Packr } from 'msgpackr';
 import type { CheckOutput } from './check.js';

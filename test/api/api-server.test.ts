@@ -135,9 +135,18 @@ describe('WebSocket API', () => {
       ws.once('error', reject);
     });
   }
-  function exchange(ws: WebSocket, frame: Uint8Array): Promise<WireReply[]> {
+  /** Sends a frame and collects replies (possibly over several frames) until `expected` ids are answered. */
+  function exchange(ws: WebSocket, frame: Uint8Array, expected: number): Promise<WireReply[]> {
     return new Promise((resolve) => {
-      ws.once('message', (data: Buffer) => resolve(decodeReplyFrame(new Uint8Array(data))));
+      const got: WireReply[] = [];
+      const onMessage = (data: Buffer): void => {
+        got.push(...decodeReplyFrame(new Uint8Array(data)));
+        if (got.length >= expected) {
+          ws.off('message', onMessage);
+          resolve(got.sort((a, b) => a.id - b.id));
+        }
+      };
+      ws.on('message', onMessage);
       ws.send(frame);
     });
   }
@@ -152,6 +161,7 @@ describe('WebSocket API', () => {
         [3, { key: 'w:1', resource: 'search' }],
         [4, { key: 'w:1', cost: -5 }],
       ]),
+      4,
     );
     expect(replies.map((r) => [r.id, r.ok && r.output.allowed])).toEqual([
       [1, true],
@@ -165,9 +175,9 @@ describe('WebSocket API', () => {
 
   it('answers an unreadable frame with an error for id 0 and keeps the connection', async () => {
     const ws = await connect();
-    const bad = await exchange(ws, new Uint8Array([0xc1, 0x00]));
+    const bad = await exchange(ws, new Uint8Array([0xc1, 0x00]), 1);
     expect(bad).toEqual([{ id: 0, ok: false, error: { code: 'RL_ERR_BAD_REQUEST', message: 'frame is not valid msgpack' } }]);
-    const good = await exchange(ws, encodeRequestFrame([[9, { key: 'w:2', resource: 'slow' }]]));
+    const good = await exchange(ws, encodeRequestFrame([[9, { key: 'w:2', resource: 'slow' }]]), 1);
     expect(good[0]).toMatchObject({ id: 9, ok: true });
     ws.close();
   });

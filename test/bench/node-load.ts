@@ -63,7 +63,9 @@ async function open(url: string): Promise<WebSocket> {
 
 const conns = await Promise.all(nodeUrls.filter((u) => (keysByUrl.get(u) ?? []).length > 0).map(async (u) => ({ url: u, ws: await open(u), keys: keysByUrl.get(u) as string[], cursor: 0 })));
 let nextId = 1;
-const pending = new Map<number, number>(); // frame first id → send time
+/** Send time of every open frame, and how many of its checks are still unanswered. */
+const frameOf = new Map<number, { sentAt: number; left: number }>(); // check id → its frame
+
 
 function sendFrame(c: (typeof conns)[number]): void {
   const checks: [number, unknown][] = [];
@@ -72,7 +74,8 @@ function sendFrame(c: (typeof conns)[number]): void {
     const key = c.keys[c.cursor++ % c.keys.length] as string;
     checks.push([nextId++, { key, resource }]);
   }
-  pending.set(first, performance.now());
+  const f = { sentAt: performance.now(), left: batch };
+  for (let id = first; id < nextId; id++) frameOf.set(id, f);
   sentFrames++;
   c.ws.send(encodeRequestFrame(checks));
 }
@@ -82,21 +85,25 @@ await new Promise<void>((done) => {
   for (const c of conns) {
     c.ws.on('message', (data: Buffer) => {
       const replies = decodeReplyFrame(new Uint8Array(data));
-      const firstId = Math.min(...replies.map((r) => r.id));
-      const sentAt = pending.get(firstId);
-      pending.delete(firstId);
-      const us = sentAt === undefined ? 0 : Math.round((performance.now() - sentAt) * 1000);
+      const at = performance.now();
+      let finished = 0;
       for (const r of replies) {
+        const f = frameOf.get(r.id);
+        frameOf.delete(r.id);
         if (r.ok) {
           answered++;
           if (r.output.allowed) allowed++;
-          latenciesUs.push(us);
+          if (f !== undefined) latenciesUs.push(Math.round((at - f.sentAt) * 1000));
         } else failed++;
+        if (f !== undefined && --f.left === 0) finished++;
       }
-      openFrames--;
+      if (finished === 0) return;
+      openFrames -= finished;
       if (rate === 0 && performance.now() < deadline) {
-        openFrames++;
-        sendFrame(c);
+        for (let k = 0; k < finished; k++) {
+          openFrames++;
+          sendFrame(c);
+        }
       } else if (openFrames === 0 && performance.now() >= deadline) done();
     });
   }

@@ -6,7 +6,7 @@
  * another: every handler catches, every body and frame is bounded.
  */
 import uws from 'uWebSockets.js';
-import { rateLimitHeaders, toCheckOutput, validateCheck, type CheckInput } from '../../protocol/check.js';
+import { rateLimitHeaders, toCheckOutput, validateCheck, type CheckInput, type CheckOutput } from '../../protocol/check.js';
 import { RateLimiterError, type ErrorCode } from '../../protocol/errors.js';
 import { BATCH_CHECKS_MAX, HTTP_BODY_BYTES_MAX } from '../../protocol/limits.js';
 import { decodeRequestFrame, encodeReplyFrame, type WireError, type WireReply } from '../../protocol/ws.js';
@@ -64,6 +64,22 @@ function toWireError(err: unknown, logger: ApiLogger | null): WireError {
   }
   logger?.error({ err }, 'unexpected error in check');
   return { code: 'RL_ERR_UNAVAILABLE', message: 'internal error; see the node log' };
+}
+
+type Outcome = { readonly ok: true; readonly output: CheckOutput } | { readonly ok: false; readonly error: WireError };
+
+/** Runs one check; the outcome itself when the service answered at once, else a promise of it. Never throws. */
+function runCheck(service: CheckService, input: CheckInput, logger: ApiLogger | null): Outcome | Promise<Outcome> {
+  try {
+    const r = service.check(input);
+    if (!(r instanceof Promise)) return { ok: true, output: r };
+    return r.then(
+      (output): Outcome => ({ ok: true, output }),
+      (err: unknown): Outcome => ({ ok: false, error: toWireError(err, logger) }),
+    );
+  } catch (err) {
+    return { ok: false, error: toWireError(err, logger) };
+  }
 }
 
 /**
@@ -214,20 +230,22 @@ export class ApiServer {
       this.error(res, { code: 'RL_ERR_BAD_REQUEST', message: v.message });
       return;
     }
-    this.deps.service.check(v.value).then(
-      (out) => {
-        if (live.aborted) return;
-        const headers = rateLimitHeaders(out, this.deps.service.ruleWindowMs(out.rule));
-        res.cork(() => {
-          res.writeStatus('200 OK').writeHeader('Content-Type', 'application/json');
-          for (const [k, val] of Object.entries(headers)) res.writeHeader(k, val);
-          res.end(JSON.stringify(toCheckOutput(out)));
-        });
-      },
-      (err: unknown) => {
-        if (!live.aborted) res.cork(() => this.error(res, toWireError(err, this.deps.logger)));
-      },
-    );
+    const reply = (o: Outcome): void => {
+      if (live.aborted) return;
+      res.cork(() => {
+        if (!o.ok) {
+          this.error(res, o.error);
+          return;
+        }
+        const headers = rateLimitHeaders(o.output, this.deps.service.ruleWindowMs(o.output.rule));
+        res.writeStatus('200 OK').writeHeader('Content-Type', 'application/json');
+        for (const [k, val] of Object.entries(headers)) res.writeHeader(k, val);
+        res.end(JSON.stringify(toCheckOutput(o.output)));
+      });
+    };
+    const outcome = runCheck(this.deps.service, v.value, this.deps.logger);
+    if (outcome instanceof Promise) void outcome.then(reply);
+    else reply(outcome);
   }
 
   private httpBatch(res: uws.HttpResponse, body: unknown, live: Liveness): void {
@@ -241,12 +259,13 @@ export class ApiServer {
       const v = validateCheck(c, `checks[${i}]`);
       return v.ok ? v.value : { code: 'RL_ERR_BAD_REQUEST', message: v.message };
     });
+    const toResult = (o: Outcome): CheckOutput | { error: WireError } => (o.ok ? toCheckOutput(o.output) : { error: o.error });
     void Promise.all(
-      inputs.map((input) =>
-        'code' in input
-          ? Promise.resolve({ error: input })
-          : this.deps.service.check(input).then(toCheckOutput, (err: unknown) => ({ error: toWireError(err, this.deps.logger) })),
-      ),
+      inputs.map((input) => {
+        if ('code' in input) return { error: input };
+        const o = runCheck(this.deps.service, input, this.deps.logger);
+        return o instanceof Promise ? o.then(toResult) : toResult(o);
+      }),
     ).then((results) => {
       if (!live.aborted) res.cork(() => res.writeStatus('200 OK').writeHeader('Content-Type', 'application/json').end(JSON.stringify({ results })));
     });
@@ -258,15 +277,22 @@ export class ApiServer {
       this.wsSend(ws, [{ id: 0, ok: false, error: { code: 'RL_ERR_BAD_REQUEST', message: frame.message } }]);
       return;
     }
-    const replies: Promise<WireReply>[] = frame.checks.map(([id, check]) => {
+    // Answers known at once go out in this turn's reply frame; the rest follow in one
+    // frame when all of them are in (a frame's checks usually share one Raft batch).
+    const now: WireReply[] = [];
+    const later: Promise<WireReply>[] = [];
+    for (const [id, check] of frame.checks) {
       const v = validateCheck(check, `check ${id}`);
-      if (!v.ok) return Promise.resolve({ id, ok: false, error: { code: 'RL_ERR_BAD_REQUEST', message: v.message } } as const);
-      return this.deps.service.check(v.value).then(
-        (output): WireReply => ({ id, ok: true, output: toCheckOutput(output) }),
-        (err: unknown): WireReply => ({ id, ok: false, error: toWireError(err, this.deps.logger) }),
-      );
-    });
-    void Promise.all(replies).then((all) => this.wsSend(ws, all));
+      if (!v.ok) {
+        now.push({ id, ok: false, error: { code: 'RL_ERR_BAD_REQUEST', message: v.message } });
+        continue;
+      }
+      const o = runCheck(this.deps.service, v.value, this.deps.logger);
+      if (o instanceof Promise) later.push(o.then((r): WireReply => (r.ok ? { id, ok: true, output: toCheckOutput(r.output) } : { id, ok: false, error: r.error })));
+      else now.push(o.ok ? { id, ok: true, output: toCheckOutput(o.output) } : { id, ok: false, error: o.error });
+    }
+    if (now.length > 0) this.wsSend(ws, now);
+    if (later.length > 0) void Promise.all(later).then((all) => this.wsSend(ws, all));
   }
 
   private wsSend(ws: uws.WebSocket<unknown>, replies: readonly WireReply[]): void {

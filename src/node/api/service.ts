@@ -6,8 +6,11 @@
 import type { CheckInput, CheckOutput } from '../../protocol/check.js';
 
 export interface CheckService {
-  /** Decides one check; rejects with a RateLimiterError for operating conditions. */
-  check(input: CheckInput): Promise<CheckOutput>;
+  /**
+   * Decides one check: the answer itself when it is known at once, else a promise of it.
+   * Operating conditions throw (or reject with) a RateLimiterError.
+   */
+  check(input: CheckInput): CheckOutput | Promise<CheckOutput>;
   /** The period of rule `rule` (for the RateLimit-Policy window), if it has one. */
   ruleWindowMs(rule: string): number | undefined;
   /** Joined and serving: `/readyz`. */
