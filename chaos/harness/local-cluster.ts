@@ -28,6 +28,8 @@ export interface LocalClusterOptions {
   readonly tickMs?: number;
   readonly electionTicks?: number;
   readonly fsync?: 'always' | 'batch' | 'off';
+  /** Extra Node.js flags for every node process (e.g. `--cpu-prof`). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** Free TCP ports on 127.0.0.1 (bound then released; good enough on a private loopback). */
@@ -78,6 +80,7 @@ export class LocalCluster {
   private spawn(n: ClusterNode): void {
     const peers = this.nodes.filter((p) => p !== n).map((p) => `${p.id}=127.0.0.1:${p.peerPort}`).join(',');
     const args = [
+      ...(this.options.nodeArgs ?? []),
       '--import',
       'tsx',
       join(ROOT, 'src/node/main.ts'),
