@@ -19,6 +19,7 @@ import { SLOT_COUNT, slotOf } from '../protocol/slot.js';
 import { ApiServer } from './api/server.js';
 import type { CheckService } from './api/service.js';
 import { NodeCheckService } from './check-service.js';
+import { CLOCK_CHANNEL, ClockSkewMonitor } from './clock-skew.js';
 import { FORWARD_CHANNEL, Forwarder } from './forwarder.js';
 import type { NodeOptions } from './options.js';
 import { staticPlacement, type Placement } from './placement.js';
@@ -49,6 +50,7 @@ export class RlNode {
     private readonly api: ApiServer,
     private readonly forwarder: Forwarder,
     readonly registry: Registry,
+    private readonly skew: ClockSkewMonitor,
   ) {}
 
   /** Loads everything, opens storage and starts serving. Throws with a clear message when the config or options are bad. */
@@ -71,8 +73,10 @@ export class RlNode {
       }
     };
     const hostTransport: HostTransport = { send, onMessage: (h) => (hostHandler = h) };
+    const skew = new ClockSkewMonitor({ send, onMessage: () => undefined }, { wallNowMs: () => Date.now(), monoNowMs: () => performance.now() });
     transport.onMessage((from, groupId, message) => {
       if (groupId === FORWARD_CHANNEL) forwarder?.receive(from, message);
+      else if (groupId === CLOCK_CHANNEL) skew.receive(from, message);
       else hostHandler?.(from, groupId, message);
     });
     const host = new MultiRaftHost(
@@ -97,6 +101,16 @@ export class RlNode {
       },
     });
     void forwarded;
+    const skewGauge = new Gauge({
+      name: 'rl_clock_skew_ms',
+      help: 'Observed wall-clock offset of each peer (peer minus this node), from ping/pong probes',
+      labelNames: ['peer'],
+      registers: [registry],
+      collect() {
+        for (const [peer, ms] of skew.all()) this.set({ peer }, ms);
+      },
+    });
+    void skewGauge;
     const allowedCount = checks.labels({ decision: 'allowed' });
     const deniedCount = checks.labels({ decision: 'denied' });
     const onAnswer = (out: CheckOutput): CheckOutput => {
@@ -143,7 +157,7 @@ export class RlNode {
       metricsText: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
     };
     const api = new ApiServer({ host: options.listenHost, port: options.listenPort }, { service: apiService, logger: logger.child({ component: 'api' }) });
-    const node: RlNode = new RlNode(options, logger, config, placement, storage, transport, host, service, api, forwarder, registry);
+    const node: RlNode = new RlNode(options, logger, config, placement, storage, transport, host, service, api, forwarder, registry, skew);
     await node.open();
     return node;
   }
@@ -179,16 +193,40 @@ export class RlNode {
     this.logger.info({ api: `${this.options.listenHost}:${this.apiPort}`, peer: `${this.options.peerListenHost}:${this.peerPort}`, groups: this.machines.size }, 'node started');
   }
 
+  /**
+   * Once per 2 s: probe peer clocks; hand away every group this node leads when its clock
+   * disagrees with every peer by more than maxClockSkewMs; else move each group to its
+   * preferred (first) replica when that one is up and its clock agrees, so leaders spread
+   * evenly. At most one transfer per group per 10 s, so a failing target is not retried in a loop.
+   */
   private balanceLeaders(): void {
+    const peers = Object.keys(this.options.peers);
+    this.skew.probe(peers);
     const now = Date.now();
+    const skewed = this.skew.selfSkewed(this.options.maxClockSkewMs);
     for (const groupId of this.machines.keys()) {
-      const preferred = this.placement.replicasOf(groupId)[0];
-      if (preferred === undefined || preferred === this.options.id || !this.host.leaderReady(groupId)) continue;
-      if (this.transport.peerState(preferred) !== 'connected') continue;
+      if (!this.host.leaderReady(groupId)) continue;
       if (now - (this.lastTransferMs.get(groupId) ?? 0) < 10_000) continue;
+      const replicas = this.placement.replicasOf(groupId).filter((r) => r !== this.options.id && this.transport.peerState(r) === 'connected');
+      const agrees = (r: string): boolean => Math.abs(this.skew.offsetMs(r) ?? Number.POSITIVE_INFINITY) <= this.options.maxClockSkewMs;
+      let target: string | undefined;
+      if (skewed) {
+        target = replicas.find(agrees);
+        if (target !== undefined) this.logger.warn({ groupId, to: target }, 'clock skew over the bound: handing leadership away');
+      } else {
+        const preferred = this.placement.replicasOf(groupId)[0];
+        if (preferred !== undefined && preferred !== this.options.id && replicas.includes(preferred) && !this.skewedPeer(preferred)) target = preferred;
+      }
+      if (target === undefined) continue;
       this.lastTransferMs.set(groupId, now);
-      this.host.transferLeadership(groupId, toNodeId(preferred));
+      this.host.transferLeadership(groupId, toNodeId(target));
     }
+  }
+
+  /** A peer whose clock is off from ours by more than the bound (unknown counts as fine: probes may not have run yet). */
+  private skewedPeer(peer: string): boolean {
+    const o = this.skew.offsetMs(peer);
+    return o !== undefined && Math.abs(o) > this.options.maxClockSkewMs;
   }
 
   clusterView(): unknown {

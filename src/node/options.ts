@@ -25,6 +25,8 @@ export interface NodeOptions {
   readonly fsync: FsyncModeOption;
   readonly tickIntervalMs: number;
   readonly electionTimeoutTicks: number;
+  /** A node whose clock is off from every peer by more than this does not lead (hands groups away). */
+  readonly maxClockSkewMs: number;
   readonly logLevel: string;
 }
 
@@ -48,6 +50,7 @@ const SPECS: Record<string, Spec> = {
   fsync: { flag: '--fsync <mode>', env: 'RL_FSYNC', description: 'always | batch | off (see docs/storage.md)', fallback: 'batch' },
   tickMs: { flag: '--tick-ms <ms>', env: 'RL_TICK_MS', description: 'Raft tick interval', fallback: '50' },
   electionTicks: { flag: '--election-ticks <n>', env: 'RL_ELECTION_TICKS', description: 'Raft election timeout in ticks', fallback: '10' },
+  maxClockSkewMs: { flag: '--max-clock-skew-ms <ms>', env: 'RL_MAX_CLOCK_SKEW_MS', description: 'clock offset to every peer above which this node gives up leadership', fallback: '250' },
   logLevel: { flag: '--log-level <level>', env: 'RL_LOG_LEVEL', description: 'pino level', fallback: 'info' },
 };
 
@@ -112,6 +115,7 @@ export function parseNodeOptions(argv: readonly string[], env: Readonly<Record<s
   const replicationFactor = int(get('replicationFactor'), '--replication-factor', 1, 7, errors);
   const tickIntervalMs = int(get('tickMs'), '--tick-ms', 1, 10_000, errors);
   const electionTimeoutTicks = int(get('electionTicks'), '--election-ticks', 3, 1000, errors);
+  const maxClockSkewMs = int(get('maxClockSkewMs'), '--max-clock-skew-ms', 1, 60_000, errors);
   const clusterSecret = get('clusterSecret');
   if (clusterSecret !== '' && Buffer.byteLength(clusterSecret) < 16) errors.push('--cluster-secret must be at least 16 bytes');
   const dataDir = get('data');
@@ -132,6 +136,7 @@ export function parseNodeOptions(argv: readonly string[], env: Readonly<Record<s
     fsync: fsync as FsyncModeOption,
     tickIntervalMs,
     electionTimeoutTicks,
+    maxClockSkewMs,
     logLevel: get('logLevel'),
   };
 }
