@@ -59,7 +59,8 @@ const STATUS: Record<ErrorCode, string> = {
 /** Turns anything thrown by the service into a wire error; unknown errors are logged and hidden. */
 function toWireError(err: unknown, logger: ApiLogger | null): WireError {
   if (err instanceof RateLimiterError) {
-    const hint = err.details?.['leaderHint'];
+    // The leader hint: a node id (the SDK maps it to an address through /v1/cluster).
+    const hint = err.details?.['leaderHint'] ?? err.details?.['leader'];
     return typeof hint === 'string' ? { code: err.code, message: err.message, leaderHint: hint } : { code: err.code, message: err.message };
   }
   logger?.error({ err }, 'unexpected error in check');
