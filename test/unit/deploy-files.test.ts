@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseConfig } from '../../src/config/index.js';
+import { parseNodeOptions } from '../../src/node/options.js';
 
 const root = new URL('../../', import.meta.url);
 const read = (p: string): string => readFileSync(new URL(p, root), 'utf8');
@@ -55,6 +56,17 @@ describe('docker-compose.yml', () => {
     for (const [name, svc] of services) {
       const peers = (flag(svc.command ?? [], '--peers') ?? '').split(',').map((p) => p.split('=')[0]);
       expect(peers.sort()).toEqual(names.filter((n) => n !== name).sort());
+    }
+  });
+
+  it('runs rl-node with flags and environment it accepts', () => {
+    for (const [name, svc] of services) {
+      const env = { ...(svc.environment ?? {}), RL_CLUSTER_SECRET: 'a-secret-of-sixteen-bytes+' };
+      const o = parseNodeOptions(svc.command ?? [], env);
+      expect(o.id).toBe(name);
+      expect(o.dataDir).toBe('/data');
+      expect(o.configPath).toBe('/etc/rl/limits.yaml');
+      expect(Object.keys(o.peers).length).toBe(services.length - 1);
     }
   });
 
