@@ -92,15 +92,24 @@ export class RlNode {
     collectDefaultMetrics({ register: registry });
     const checks = new Counter({ name: 'rl_checks_total', help: 'Checks answered by this node, by decision', labelNames: ['decision'], registers: [registry] });
     const errors = new Counter({ name: 'rl_check_errors_total', help: 'Checks that failed, by error code', labelNames: ['code'], registers: [registry] });
-    const forwarded = new Gauge({
-      name: 'rl_checks_forwarded_total',
-      help: 'Checks this node forwarded to a group leader',
-      registers: [registry],
-      collect() {
-        this.set(service.counters.forwarded);
-      },
-    });
-    void forwarded;
+    // Counters kept by the check service as plain numbers (no metric call on the hot path),
+    // reported to Prometheus as counters at scrape time.
+    const fromService = (name: string, help: string, read: () => number): void => {
+      let reported = 0;
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          const now = read();
+          if (now > reported) this.inc(now - reported);
+          reported = now;
+        },
+      });
+    };
+    fromService('rl_checks_forwarded_total', 'Checks this node forwarded to the leader of their group', () => service.counters.forwarded);
+    fromService('rl_shard_batches_total', 'Raft entries proposed by this node, one per group per flush', () => service.counters.batches);
+    fromService('rl_shard_batch_mutations_total', 'State mutations in the entries this node proposed', () => service.counters.mutations);
     const skewGauge = new Gauge({
       name: 'rl_clock_skew_ms',
       help: 'Observed wall-clock offset of each peer (peer minus this node), from ping/pong probes',
@@ -140,6 +149,7 @@ export class RlNode {
       }
       if (hops > 0 || forwarder === null) throw new RateLimiterError('RL_ERR_UNAVAILABLE', `group ${groupId} is not hosted here`);
       const replicas = placement.replicasOf(groupId);
+      service.counters.forwarded++;
       return forwarder.forward(replicas[slotOf(input.key) % replicas.length] as string, input);
     };
     forwarder = new Forwarder(

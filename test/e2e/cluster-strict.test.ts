@@ -30,6 +30,19 @@ describe('3-node cluster, strict mode', () => {
     }, 30_000);
   }
 
+  it('a check sent to a node that does not lead its group is forwarded, and counted as such', async () => {
+    const key = 'forward:1';
+    const leader = await cluster.leaderOfKey(cluster.nodes[0] as ClusterNode, key);
+    const other = cluster.nodes.find((n) => n !== leader) as ClusterNode;
+    const forwardedOn = async (n: ClusterNode): Promise<number> => {
+      const text = await (await fetch(cluster.url(n, '/metrics'))).text();
+      return Number(/^rl_checks_forwarded_total (\d+)/m.exec(text)?.[1] ?? -1);
+    };
+    const before = await forwardedOn(other);
+    for (let i = 0; i < 5; i++) expect((await cluster.checkRetrying(other, { key, resource: 'gcra' }, `fwd:${i}`)).body).toMatchObject({ allowed: true });
+    expect((await forwardedOn(other)) - before).toBeGreaterThanOrEqual(5);
+  }, 30_000);
+
   it('a retry with the same idempotency id counts once, also after the leader changes', async () => {
     const key = 'idem:1';
     const first = await cluster.check(cluster.nodes[0] as ClusterNode, { key, resource: 'small', idempotencyId: 'client-a:1' });
