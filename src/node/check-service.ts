@@ -39,6 +39,9 @@ interface GroupRuntime {
   fenceIndex: number;
 }
 
+/** Forwards a check may take: node without the group → replica → leader. */
+export const MAX_FORWARD_HOPS = 2;
+
 export interface CheckCounters {
   decided: number;
   forwarded: number;
@@ -101,11 +104,20 @@ export class NodeCheckService {
    * Answers that need no waiting (denials, peeks, `fast` under a lease) come back
    * synchronously, so a frame of them costs no promise; throws RateLimiterError.
    */
-  check(input: CheckInput): CheckOutput | Promise<CheckOutput> {
+  check(input: CheckInput, hops = 0): CheckOutput | Promise<CheckOutput> {
     const groupId = this.slots.groupOf(slotOf(input.key));
     const g = this.groups.get(groupId);
     if (g === undefined) throw new RateLimiterError('RL_ERR_UNAVAILABLE', `group ${groupId} is not hosted on node ${this.nodeId}`);
-    if (!this.host.leaderReady(groupId, g.fenceIndex)) return this.elsewhere(groupId, input);
+    if (!this.host.leaderReady(groupId, g.fenceIndex)) {
+      // At most two hops (a node without the group → a replica → the leader), so a check
+      // never circles while leadership moves; the caller retries on RL_ERR_NOT_LEADER.
+      if (hops >= MAX_FORWARD_HOPS) {
+        throw new RateLimiterError('RL_ERR_NOT_LEADER', `group ${groupId}: forwarded to a node that does not lead it`, {
+          details: { groupId, leader: this.host.leaderOf(groupId) },
+        });
+      }
+      return this.elsewhere(groupId, input, hops + 1);
+    }
     if (g.machine.leader.batchFull) this.flush(groupId, g);
     const { result, batchSeq } = g.machine.leader.check(
       { key: input.key, resources: input.resources, cost: input.cost, tier: input.tier, idempotencyId: input.idempotencyId },
@@ -119,7 +131,7 @@ export class NodeCheckService {
     return wait.then(() => toCheckOutput(result));
   }
 
-  private elsewhere(groupId: number, input: CheckInput): Promise<CheckOutput> {
+  private elsewhere(groupId: number, input: CheckInput, hops: number): Promise<CheckOutput> {
     const leader = this.host.leaderOf(groupId);
     if (leader === null || this.forwarder === null) {
       throw new RateLimiterError('RL_ERR_NO_QUORUM', `group ${groupId} has no leader right now`, { details: { groupId } });
@@ -128,7 +140,7 @@ export class NodeCheckService {
       throw new RateLimiterError('RL_ERR_UNAVAILABLE', `group ${groupId}: this node was just elected and is catching up`, { details: { groupId } });
     }
     this.counters.forwarded++;
-    return this.forwarder.forward(leader, input);
+    return this.forwarder.forward(leader, input, hops);
   }
 
   private isFast(input: CheckInput, result: CheckResult): boolean {

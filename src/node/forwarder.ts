@@ -12,7 +12,7 @@ import { ERROR_CODES, RateLimiterError, type ErrorCode } from '../protocol/error
 export const FORWARD_CHANNEL = 0xffff_ffff;
 
 type Frame =
-  | { readonly t: 'req'; readonly id: number; readonly check: CheckInput }
+  | { readonly t: 'req'; readonly id: number; readonly check: CheckInput; readonly hops?: number }
   | { readonly t: 'res'; readonly id: number; readonly output: CheckOutput }
   | { readonly t: 'err'; readonly id: number; readonly code: ErrorCode; readonly message: string };
 
@@ -37,7 +37,8 @@ export class Forwarder {
 
   constructor(
     private readonly transport: HostTransport,
-    private readonly serve: (check: CheckInput) => Promise<CheckOutput>,
+    /** Serves a forwarded check; `hops` is how many nodes it has passed through (1 = first forward). */
+    private readonly serve: (check: CheckInput, hops: number) => Promise<CheckOutput>,
     options: ForwarderOptions = {},
     /** False when the transport has no live connection to the node: fail fast instead of waiting out the timeout. */
     private readonly canReach: (to: string) => boolean = () => true,
@@ -51,7 +52,9 @@ export class Forwarder {
     const f = raw as Frame;
     if (typeof f !== 'object' || f === null || typeof f.id !== 'number') return;
     if (f.t === 'req') {
-      this.serve(f.check).then(
+      // Bounded: a forwarded check is forwarded at most once more (see MAX_HOPS at the caller).
+      const hops = typeof f.hops === 'number' && Number.isInteger(f.hops) && f.hops >= 1 ? f.hops : 1;
+      this.serve(f.check, hops).then(
         (output) => this.transport.send(from, FORWARD_CHANNEL, { t: 'res', id: f.id, output }),
         (err: unknown) => {
           const e = err instanceof RateLimiterError ? err : new RateLimiterError('RL_ERR_UNAVAILABLE', 'internal error at the leader');
@@ -68,8 +71,8 @@ export class Forwarder {
     else if (f.t === 'err') p.reject(new RateLimiterError(ERROR_CODES.includes(f.code) ? f.code : 'RL_ERR_UNAVAILABLE', `from leader: ${f.message}`));
   }
 
-  /** Sends `check` to node `to` and waits for its answer. */
-  forward(to: string, check: CheckInput): Promise<CheckOutput> {
+  /** Sends `check` to node `to` (as its `hops`-th hop, from 1) and waits for its answer. */
+  forward(to: string, check: CheckInput, hops = 1): Promise<CheckOutput> {
     if (this.pending.size >= this.inflightMax) {
       return Promise.reject(new RateLimiterError('RL_ERR_UNAVAILABLE', `too many forwarded checks in flight (${this.inflightMax})`));
     }
@@ -83,7 +86,7 @@ export class Forwarder {
         reject(new RateLimiterError('RL_ERR_TIMEOUT', `no answer from leader ${to} within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      this.transport.send(to, FORWARD_CHANNEL, { t: 'req', id, check });
+      this.transport.send(to, FORWARD_CHANNEL, { t: 'req', id, check, hops });
     });
   }
 

@@ -141,20 +141,15 @@ export class RlNode {
     // A group not hosted here is reached through one of its replicas, which forwards to its leader.
     const serve = (input: CheckInput, hops: number): CheckOutput | Promise<CheckOutput> => {
       const groupId = placement.slots.groupOf(slotOf(input.key));
-      if (host.hosts(groupId)) {
-        if (hops > 0 && !host.leaderReady(groupId)) {
-          throw new RateLimiterError('RL_ERR_NOT_LEADER', `group ${groupId}: forwarded to a node that does not lead it`, { details: { groupId } });
-        }
-        return service.check(input);
-      }
+      if (host.hosts(groupId)) return service.check(input, hops);
       if (hops > 0 || forwarder === null) throw new RateLimiterError('RL_ERR_UNAVAILABLE', `group ${groupId} is not hosted here`);
       const replicas = placement.replicasOf(groupId);
       service.counters.forwarded++;
-      return forwarder.forward(replicas[slotOf(input.key) % replicas.length] as string, input);
+      return forwarder.forward(replicas[slotOf(input.key) % replicas.length] as string, input, 1);
     };
     forwarder = new Forwarder(
       { send, onMessage: () => undefined },
-      async (check) => counted(check, 1),
+      async (check, hops) => counted(check, hops),
       {},
       (to) => transport.peerState(to) === 'connected',
     );
