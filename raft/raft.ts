@@ -308,7 +308,7 @@ class Raft implements RaftNode {
     switch (m.type) {
       case 'requestVote':
       case 'requestPreVote':
-        this.handleVoteRequest(m.type === 'requestPreVote', m.from, m.term, m.lastLogIndex, m.lastLogTerm);
+        this.handleVoteRequest(m.type === 'requestPreVote', m.type === 'requestVote' && m.transfer, m.from, m.term, m.lastLogIndex, m.lastLogTerm);
         return;
       default:
         break;
@@ -729,14 +729,20 @@ class Raft implements RaftNode {
     this.tallyVotes();
   }
 
-  private handleVoteRequest(preVote: boolean, from: NodeId, term: Term, lastLogIndex: LogIndex, lastLogTerm: Term): void {
+  private handleVoteRequest(preVote: boolean, transfer: boolean, from: NodeId, term: Term, lastLogIndex: LogIndex, lastLogTerm: Term): void {
     const canVote =
       this.vote === from ||
       (this.vote === null && this.leader === null) ||
       // A pre-vote for a future term: we would be free to vote then.
       (preVote && term > this.term);
+    // Lease guard within a term: the guard in `step` drops newer-term campaigns, but a voter
+    // can reach the candidate's term without voting (e.g. by adopting the term of a rejected
+    // pre-vote response) and would then grant a same-term vote while a leader it heard from
+    // may still hold its lease. So no new vote while in the lease, unless the leader itself
+    // asked for the transfer. (Found by the soak: seeds 312618709/3 and 1176856198/5.)
+    const leaseGuard = !transfer && this.vote !== from && this.inLease();
     // Election restriction: last log term first, then last log index.
-    const granted = canVote && this.log.isUpToDate(lastLogIndex, lastLogTerm);
+    const granted = canVote && !leaseGuard && this.log.isUpToDate(lastLogIndex, lastLogTerm);
     if (preVote) {
       this.sendAfterPersist({ type: 'requestPreVoteResponse', from: this.id, to: from, term: granted ? term : this.term, granted });
       return;

@@ -561,13 +561,17 @@ export class SimCluster {
    * A node was just elected: no other node may hold a valid lease now. This is the claim
    * leases rest on (a new leader needs a vote from a member of the old lease's quorum,
    * which refuses votes until the lease has ended), checked when the election happens,
-   * before the new leader could get a lease of its own.
+   * before the new leader could get a lease of its own. Only an election in the lease
+   * holder's term or later counts: a late-finishing election of an older term cannot give
+   * a lease, since any quorum acknowledging its heartbeats meets the holder's newer-term
+   * election quorum, whose members refuse older terms (seed 1176856198, 5 nodes).
    */
   private checkElectedOutsideLeases(elected: SimNode): void {
+    const electedTerm = elected.raft?.status().term ?? 0;
     for (const o of this.nodes) {
       if (o === elected || o.raft === null) continue;
       const local = this.localMs(o);
-      if (o.raft.leaseValid(local)) {
+      if (o.raft.leaseValid(local) && electedTerm >= o.raft.status().term) {
         fail(
           'lease-exclusive',
           `${elected.id} becomes leader at real time ${this.clock.nowMs.toFixed(3)}ms while ${o.id} holds a lease for ${o.raft.leaseRemainingMs(local).toFixed(3)} more ms (its clock)`,

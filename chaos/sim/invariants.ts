@@ -183,6 +183,8 @@ export class SafetyChecker {
   private readonly votes = new Map<number, Map<number, number>>();
   /** Committed log, 1-based: every index in [1, committedMax] is known. */
   private readonly committedTerms: number[] = [0];
+  /** Term of the leader that first committed each index (index 0 unused). */
+  private readonly committedInTerm: number[] = [];
   private readonly committedHashes: number[] = [0];
   /** State-machine digest after applying each committed index (sparse: set when first seen). */
   private readonly digestAt = new Map<number, number>();
@@ -449,6 +451,9 @@ export class SafetyChecker {
       } else if (i === this.committedMax + 1) {
         this.committedTerms.push(term);
         this.committedHashes.push(hash);
+        // The first node to report a commit is the leader that made it (followers learn
+        // commits from its later messages), so its term is the entry's commit term.
+        this.committedInTerm[i] = t.term;
       } else {
         // The node committed past entries that no node has reported committing; it must
         // hold them all, which the loop just checked, so record them in order.
@@ -492,19 +497,23 @@ export class SafetyChecker {
   }
 
   /**
-   * Leader completeness: a leader of `term` holds every entry committed so far (committed
-   * entries come from earlier terms, or from this leader itself).
+   * Leader completeness: a leader of `term` holds every entry committed in an earlier term
+   * (Raft's Leader Completeness: an entry committed in term T is in the log of every
+   * leader of a term after T). An election of an older term can complete late, after a
+   * newer term committed more; those commits are not owed to it (seed 1176856198, 5 nodes).
    */
   private checkLeaderCompleteness(node: number, t: NodeTrack, term: number): void {
     const m = t.mirror;
-    const last = Math.min(this.committedMax, m.lastIndex);
-    if (this.committedMax > m.lastIndex) {
+    let owed = this.committedMax;
+    while (owed > 0 && (this.committedInTerm[owed] ?? 0) >= term) owed--;
+    const last = Math.min(owed, m.lastIndex);
+    if (owed > m.lastIndex) {
       fail(
         'leader-completeness',
-        `leader ${node} of term ${term} has last index ${m.lastIndex} below committed index ${this.committedMax}`,
+        `leader ${node} of term ${term} has last index ${m.lastIndex} below index ${owed}, committed in an earlier term`,
       );
     }
-    if (m.base.index > this.committedMax) return;
+    if (m.base.index > owed) return;
     for (let i = m.base.index + 1; i <= last; i++) {
       if (m.termAt(i) !== this.committedTerms[i] || m.hashAt(i) !== this.committedHashes[i]) {
         fail('leader-completeness', `leader ${node} of term ${term} lacks committed entry ${i}`);

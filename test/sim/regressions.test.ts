@@ -54,6 +54,13 @@ const REGRESSIONS: readonly Regression[] = [
     steps: 2000,
     description: 'without pre-vote, rejected newer-term vote requests restarted the election timer, so a stale fast-clocked candidate starved all elections',
   },
+  {
+    bug: 6,
+    seed: 312618709,
+    nodeCount: 3,
+    steps: 2000,
+    description: 'a voter that adopted a newer term from a rejected pre-vote response granted a same-term vote inside a leader lease',
+  },
 ];
 
 describe('simulator regressions (chaos/sim/FOUND.md)', () => {
