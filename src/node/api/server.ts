@@ -7,10 +7,13 @@
  */
 import uws from 'uWebSockets.js';
 import { rateLimitHeaders, toCheckOutput, validateCheck, type CheckInput, type CheckOutput } from '../../protocol/check.js';
-import { RateLimiterError, type ErrorCode } from '../../protocol/errors.js';
+import { RateLimiterError } from '../../protocol/errors.js';
 import { BATCH_CHECKS_MAX, HTTP_BODY_BYTES_MAX } from '../../protocol/limits.js';
 import { decodeRequestFrame, encodeReplyFrame, type WireError, type WireReply } from '../../protocol/ws.js';
+import { readJsonBody, sendError, sendJson, toWireError, type ApiLogger, type Liveness, type RouteModule } from './http.js';
 import type { CheckService } from './service.js';
+
+export type { ApiLogger } from './http.js';
 
 export interface ApiServerOptions {
   readonly host: string;
@@ -27,45 +30,14 @@ export interface ApiServerOptions {
   readonly wsBackpressureBytesMax?: number;
 }
 
-export interface ApiLogger {
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
 export interface ApiServerDeps {
   readonly service: CheckService;
   readonly logger: ApiLogger | null;
-}
-
-/** Set by uWS's onAborted: the response may no longer be touched. */
-interface Liveness {
-  aborted: boolean;
+  /** Extra route modules (admin, stats, dashboard), registered before the catch-all 404. */
+  readonly routes?: readonly RouteModule[];
 }
 
 const OPTION_NAMES: ReadonlySet<string> = new Set(['host', 'port', 'bodyBytesMax', 'wsFrameBytesMax', 'wsBackpressureBytesMax']);
-
-const STATUS: Record<ErrorCode, string> = {
-  RL_ERR_BAD_REQUEST: '400 Bad Request',
-  RL_ERR_CONFIG_INVALID: '400 Bad Request',
-  RL_ERR_UNKNOWN_RESOURCE: '400 Bad Request',
-  RL_ERR_NOT_LEADER: '421 Misdirected Request',
-  RL_ERR_NO_QUORUM: '503 Service Unavailable',
-  RL_ERR_UNAVAILABLE: '503 Service Unavailable',
-  RL_ERR_STORAGE_CORRUPT: '503 Service Unavailable',
-  RL_ERR_STATE_FULL: '503 Service Unavailable',
-  RL_ERR_TIMEOUT: '504 Gateway Timeout',
-};
-
-/** Turns anything thrown by the service into a wire error; unknown errors are logged and hidden. */
-function toWireError(err: unknown, logger: ApiLogger | null): WireError {
-  if (err instanceof RateLimiterError) {
-    // The leader hint: a node id (the SDK maps it to an address through /v1/cluster).
-    const hint = err.details?.['leaderHint'] ?? err.details?.['leader'];
-    return typeof hint === 'string' ? { code: err.code, message: err.message, leaderHint: hint } : { code: err.code, message: err.message };
-  }
-  logger?.error({ err }, 'unexpected error in check');
-  return { code: 'RL_ERR_UNAVAILABLE', message: 'internal error; see the node log' };
-}
 
 type Outcome = { readonly ok: true; readonly output: CheckOutput } | { readonly ok: false; readonly error: WireError };
 
@@ -192,37 +164,13 @@ export class ApiServer {
       },
       message: (ws, message) => this.wsFrame(ws, new Uint8Array(message.slice(0))),
     });
+    for (const register of this.deps.routes ?? []) register(this.app);
     this.app.any('/*', (res) => this.error(res, { code: 'RL_ERR_BAD_REQUEST', message: 'no such route' }, '404 Not Found'));
   }
 
-  /** Reads a bounded body, then calls `handle` with the parsed JSON (or answers 400). */
+  /** Reads a bounded JSON body, then calls `handle` with it (or answers 400). */
   private withBody(res: uws.HttpResponse, _req: uws.HttpRequest, handle: (body: unknown, live: Liveness) => void): void {
-    const state: Liveness = { aborted: false };
-    res.onAborted(() => {
-      state.aborted = true;
-    });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let rejected = false;
-    res.onData((chunk, isLast) => {
-      if (rejected) return;
-      size += chunk.byteLength;
-      if (size > this.options.bodyBytesMax) {
-        rejected = true;
-        if (!state.aborted) this.error(res, { code: 'RL_ERR_BAD_REQUEST', message: `body is over ${this.options.bodyBytesMax} bytes` }, undefined, true);
-        return;
-      }
-      chunks.push(Buffer.from(chunk.slice(0)));
-      if (!isLast) return;
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        this.error(res, { code: 'RL_ERR_BAD_REQUEST', message: 'body is not valid JSON' });
-        return;
-      }
-      handle(body, state);
-    });
+    readJsonBody(res, this.options.bodyBytesMax, handle);
   }
 
   private httpCheck(res: uws.HttpResponse, body: unknown, live: Liveness): void {
@@ -302,13 +250,10 @@ export class ApiServer {
   }
 
   private json(res: uws.HttpResponse, status: string, body: unknown): void {
-    res.writeStatus(status).writeHeader('Content-Type', 'application/json').end(JSON.stringify(body));
+    sendJson(res, status, body);
   }
 
   private error(res: uws.HttpResponse, error: WireError, status?: string, close = false): void {
-    const s = status ?? STATUS[error.code];
-    res.writeStatus(s).writeHeader('Content-Type', 'application/json');
-    if (s.startsWith('503')) res.writeHeader('Retry-After', '1');
-    res.end(JSON.stringify({ error }), close);
+    sendError(res, error, status, close);
   }
 }
