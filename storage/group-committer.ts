@@ -6,6 +6,7 @@
  * land on disk in the order they were staged.
  */
 import { StorageUnavailableError } from './errors.js';
+import { FixedHistogram, STORAGE_LATENCY_BOUNDS_SECONDS } from './fixed-histogram.js';
 import type { FsyncMode } from './types.js';
 
 /** One put or delete, keys and values as bytes. */
@@ -71,6 +72,10 @@ export class GroupCommitter {
   private failure: StorageUnavailableError | null = null;
   private closed = false;
   readonly stats: CommitterStats = { batches: 0, syncedBatches: 0, writes: 0, ops: 0, bytes: 0 };
+  /** Seconds each LevelDB batch took, synced or not (one observation per batch, never per write). */
+  readonly writeLatency = new FixedHistogram(STORAGE_LATENCY_BOUNDS_SECONDS);
+  /** Seconds each synced batch took, write and fsync together: the durability cost of a commit. */
+  readonly fsyncLatency = new FixedHistogram(STORAGE_LATENCY_BOUNDS_SECONDS);
 
   constructor(options: CommitterOptions, deps: CommitterDeps) {
     this.opts = options;
@@ -180,8 +185,13 @@ export class GroupCommitter {
   private async write(taken: readonly Staged[], ops: BatchOp[], bytes: number, sync: boolean): Promise<void> {
     try {
       // Always suspend once, so `inflight` is assigned before this settles.
-      if (ops.length > 0) await this.target.batch(ops, { sync, keyEncoding: 'view', valueEncoding: 'view' });
-      else await Promise.resolve();
+      if (ops.length > 0) {
+        const startedMs = performance.now();
+        await this.target.batch(ops, { sync, keyEncoding: 'view', valueEncoding: 'view' });
+        const seconds = (performance.now() - startedMs) / 1000;
+        this.writeLatency.observe(seconds);
+        if (sync) this.fsyncLatency.observe(seconds);
+      } else await Promise.resolve();
     } catch (cause) {
       // The in-memory views already reflect these writes: the node storage stops here and
       // the process must restart from disk (docs/storage.md, "When a write fails").

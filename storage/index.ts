@@ -15,3 +15,4 @@ export { MemoryDisk, MemoryNodeStorage } from './memory-node-storage.js';
 export type { MemoryNodeStorageDeps } from './memory-node-storage.js';
 export { crc32c } from './crc32c.js';
 export { FORMAT_VERSION } from './records.js';
+export { FixedHistogram, STORAGE_LATENCY_BOUNDS_SECONDS } from './fixed-histogram.js';

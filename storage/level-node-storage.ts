@@ -14,6 +14,7 @@ import { bootstrapEntry, emptyConfState } from '../raft/index.js';
 import { EntryCache } from './entry-cache.js';
 import { StorageCorruptionError, StorageUnavailableError } from './errors.js';
 import { GroupCommitter, opBytes, type BatchOp, type BatchTarget } from './group-committer.js';
+import type { FixedHistogram } from './fixed-histogram.js';
 import { ATTEMPTS_MAX, InflightJournal } from './inflight-journal.js';
 import { toGroupId, type GroupId } from './group-id.js';
 import {
@@ -471,6 +472,11 @@ export class LevelNodeStorage implements NodeStorage {
   /** Bytes staged and not yet written. */
   pendingBytes(): number {
     return this.committer.pending;
+  }
+
+  /** Latency of LevelDB batches (all of them) and of synced ones, live histograms read at scrape time. */
+  latency(): { readonly write: FixedHistogram; readonly fsync: FixedHistogram } {
+    return { write: this.committer.writeLatency, fsync: this.committer.fsyncLatency };
   }
 
   async close(): Promise<void> {

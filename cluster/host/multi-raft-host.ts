@@ -21,7 +21,7 @@ import {
 import type { GroupStorage, NodeStorage } from '../../storage/index.js';
 import { toGroupId } from '../../storage/index.js';
 import { RateLimiterError } from '../../src/protocol/errors.js';
-import type { GroupStateMachine, GroupView, HostTransport, MonotonicClock } from './types.js';
+import type { GroupStateMachine, GroupStats, GroupView, HostTransport, MonotonicClock } from './types.js';
 
 export interface MultiRaftHostOptions {
   readonly nodeId: NodeId;
@@ -42,6 +42,18 @@ export interface HostLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
+  /** A logger with `bindings` on every line (pino's `child`); each group logs through one bound to its `groupId`. */
+  child?(bindings: Record<string, unknown>): HostLogger;
+}
+
+/** Plain counters per group, for metrics: bumped per Ready or per message, never per check. */
+interface GroupCounters {
+  leaderChanges: number;
+  elections: number;
+  snapshotsSent: number;
+  snapshotSentBytes: number;
+  snapshotsWritten: number;
+  snapshotWrittenBytes: number;
 }
 
 export interface MultiRaftHostDeps {
@@ -75,6 +87,8 @@ interface Group {
   snapshotting: boolean;
   lastSnapshotIndex: number;
   failed: boolean;
+  readonly counters: GroupCounters;
+  readonly logger: HostLogger | null;
 }
 
 const MESSAGE_TYPES: ReadonlySet<string> = new Set([
@@ -167,6 +181,8 @@ export class MultiRaftHost {
       snapshotting: false,
       lastSnapshotIndex: snap.index,
       failed: false,
+      counters: { leaderChanges: 0, elections: 0, snapshotsSent: 0, snapshotSentBytes: 0, snapshotsWritten: 0, snapshotWrittenBytes: 0 },
+      logger: this.deps.logger?.child?.({ groupId }) ?? this.deps.logger,
     };
     this.groups.set(groupId, group);
     this.markDirty(group);
@@ -271,6 +287,28 @@ export class MultiRaftHost {
     return [...this.groups.keys()];
   }
 
+  /** Counters and gauges of `groupId` for metrics, or null when it is not hosted here. Allocates: call at scrape time. */
+  groupStats(groupId: number): GroupStats | null {
+    const g = this.groups.get(groupId);
+    if (g === undefined) return null;
+    const s = g.node.status();
+    const lag = new Map<NodeId, number>();
+    for (const [peer, pr] of s.progress) if (peer !== this.options.nodeId) lag.set(peer, Math.max(0, s.lastIndex - pr.match));
+    return {
+      groupId,
+      role: s.role,
+      leader: s.leader,
+      term: s.term,
+      commit: s.commit,
+      applied: s.applied,
+      lastIndex: s.lastIndex,
+      pendingEntries: s.role === 'leader' ? Math.max(0, s.lastIndex - g.sm.appliedIndex()) : 0,
+      replicationLagEntries: lag,
+      ...g.counters,
+      failed: g.failed,
+    };
+  }
+
   private group(groupId: number): Group {
     const g = this.groups.get(groupId);
     if (g === undefined) throw new RateLimiterError('RL_ERR_UNAVAILABLE', `group ${groupId} is not hosted on node ${this.options.nodeId}`);
@@ -330,16 +368,36 @@ export class MultiRaftHost {
   }
 
   private send(g: Group, messages: readonly Message[]): void {
-    for (const m of messages) this.deps.transport.send(m.to, g.id, m);
+    for (const m of messages) {
+      if (m.type === 'installSnapshot') {
+        if (m.offsetBytes === 0) {
+          g.counters.snapshotsSent++;
+          g.logger?.info({ to: m.to, snapshotIndex: m.meta.index }, 'sending a snapshot');
+        }
+        g.counters.snapshotSentBytes += m.data.byteLength;
+      }
+      this.deps.transport.send(m.to, g.id, m);
+    }
   }
 
   private handleReady(g: Group, ready: Ready): void {
     g.busy = true;
-    if (ready.softState !== null) {
-      g.role = ready.softState.role;
-      g.leader = ready.softState.leader;
-    }
+    const previousTerm = g.term;
     if (ready.hardState !== null) g.term = ready.hardState.term;
+    // An election starts when this node becomes a candidate, or campaigns again in a new term.
+    if ((ready.softState?.role ?? g.role) === 'candidate' && (g.role !== 'candidate' || g.term > previousTerm)) {
+      g.counters.elections++;
+      g.logger?.info({ term: g.term }, 'election started');
+    }
+    if (ready.softState !== null) {
+      const { role, leader } = ready.softState;
+      if (leader !== g.leader) {
+        if (leader !== null) g.counters.leaderChanges++;
+        g.logger?.info({ leader, previousLeader: g.leader, role, term: g.term }, leader === null ? 'leader lost' : 'leader changed');
+      }
+      g.role = role;
+      g.leader = leader;
+    }
     this.send(g, ready.messages);
     let persisted: Promise<void>;
     try {
@@ -368,7 +426,12 @@ export class MultiRaftHost {
       .then(async () => {
         if (this.stopped) return;
         this.send(g, ready.messagesAfterPersist);
-        if (ready.snapshot !== null) await g.sm.restore(ready.snapshot.meta, g.storage.readSnapshot());
+        if (ready.snapshot !== null) {
+          await g.sm.restore(ready.snapshot.meta, g.storage.readSnapshot());
+          // The installed snapshot is this replica's latest: the next local one must come after it
+          // (storage refuses a snapshot at an index it already holds, which would stop the group).
+          g.lastSnapshotIndex = Math.max(g.lastSnapshotIndex, ready.snapshot.meta.index);
+        }
         if (early < committed.length) this.apply(g, early === 0 ? committed : committed.slice(early));
         if (ready.softState !== null) this.roleChanged(g, ready);
         g.node.advance(ready);
@@ -382,6 +445,8 @@ export class MultiRaftHost {
   private apply(g: Group, entries: readonly Entry[]): void {
     for (const e of entries) {
       if (e.index <= g.sm.appliedIndex()) continue; // restored from a snapshot that covers it
+      // Index 1 is the bootstrap configuration every fresh group starts with: not news.
+      if (e.type !== 'normal' && e.index > 1) g.logger?.info({ index: e.index, term: e.term, type: e.type }, 'membership change applied');
       g.sm.apply(e);
       this.settleWaiters(g, e);
     }
@@ -432,13 +497,17 @@ export class MultiRaftHost {
     const chunks = g.sm.snapshotChunks();
     void (async () => {
       try {
+        let bytes = 0;
         for (const chunk of chunks) {
+          bytes += chunk.byteLength;
           await writer.write(chunk);
           await new Promise<void>((r) => setImmediate(r)); // yield between chunks: checks keep flowing
         }
         const done = await writer.commit();
         if (done.type === 'committed') {
           g.lastSnapshotIndex = applied;
+          g.counters.snapshotsWritten++;
+          g.counters.snapshotWrittenBytes += bytes;
           const upTo = applied - this.snapshotTrailingEntries;
           if (upTo >= g.storage.firstIndex()) await g.storage.compact(upTo as LogIndex);
         }

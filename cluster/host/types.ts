@@ -45,3 +45,33 @@ export interface GroupView {
   readonly applied: LogIndex;
   readonly confState: ConfState;
 }
+
+/**
+ * Counters and gauges of one hosted group, read at scrape time by the node's metrics
+ * (plain numbers: nothing here is updated per check). Counters only grow.
+ */
+export interface GroupStats {
+  readonly groupId: number;
+  readonly role: Role;
+  readonly leader: NodeId | null;
+  readonly term: Term;
+  readonly commit: LogIndex;
+  readonly applied: LogIndex;
+  readonly lastIndex: LogIndex;
+  /** Leader only: entries this leader appended and has not applied yet (0 elsewhere). */
+  readonly pendingEntries: number;
+  /** Leader only: per follower (learners included), entries behind this leader's last index. */
+  readonly replicationLagEntries: ReadonlyMap<NodeId, number>;
+  /** Times this node learned of a new leader (a change to "no leader" is not counted). */
+  readonly leaderChanges: number;
+  /** Elections this node started (it became a candidate, or campaigned again in a new term). */
+  readonly elections: number;
+  /** Snapshots this node started sending to a follower, and the snapshot bytes it sent. */
+  readonly snapshotsSent: number;
+  readonly snapshotSentBytes: number;
+  /** Snapshots (checkpoints) this node wrote locally, and their bytes. */
+  readonly snapshotsWritten: number;
+  readonly snapshotWrittenBytes: number;
+  /** The group stopped after a storage failure. */
+  readonly failed: boolean;
+}

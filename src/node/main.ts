@@ -2,7 +2,7 @@
  * `rl-node`: one node of the cluster. Options from flags or RL_* environment variables
  * (see `--help`); SIGINT/SIGTERM stop it cleanly (stop accepting, flush, persist, close).
  */
-import { pino } from 'pino';
+import { createNodeLogger } from './logging.js';
 import { RlNode } from './node.js';
 import { parseNodeOptions } from './options.js';
 
@@ -14,7 +14,15 @@ async function main(): Promise<void> {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
   }
-  const logger = pino({ level: options.logLevel, base: { nodeId: options.id }, redact: ['clusterSecret', '*.clusterSecret'] });
+  let logger;
+  try {
+    logger = createNodeLogger({ nodeId: options.id, level: options.logLevel });
+  } catch (err) {
+    process.stderr.write(`Cannot start rl-node: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  // Secrets in the options (the cluster secret) are redacted by the logger (src/node/logging.ts).
+  logger.info({ options }, 'node options');
   let node: RlNode;
   try {
     node = await RlNode.start(options, logger);

@@ -6,8 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { MultiRaftHost } from '../../cluster/host/multi-raft-host.js';
+import { META_GROUP_ID, MetaStateMachine } from '../../cluster/meta/index.js';
 import type { HostTransport } from '../../cluster/host/types.js';
 import { PeerTransport } from '../../cluster/transport/index.js';
 import { createSeededPrng, toNodeId } from '../../raft/index.js';
@@ -16,14 +17,24 @@ import { loadConfigOrThrow, type CompiledConfig } from '../config/index.js';
 import type { CheckInput, CheckOutput } from '../protocol/check.js';
 import { RateLimiterError } from '../protocol/errors.js';
 import { SLOT_COUNT, slotOf } from '../protocol/slot.js';
+import { adminRoutes } from './api/admin-routes.js';
+import { dashboardRoutes } from './api/dashboard-routes.js';
 import { ApiServer } from './api/server.js';
-import type { CheckService } from './api/service.js';
+import { StatsRoutes } from './api/stats-routes.js';
+import { PendingAnswer, answerValue, type CheckAnswer, type CheckService } from './api/service.js';
 import { NodeCheckService } from './check-service.js';
 import { CLOCK_CHANNEL, ClockSkewMonitor } from './clock-skew.js';
 import { FORWARD_CHANNEL, Forwarder } from './forwarder.js';
+import { META_CHANNEL } from './meta/meta-rpc.js';
+import { MetaService } from './meta/meta-service.js';
+import { CheckMetrics, buildNodeRegistry, type ShardSizes } from './metrics.js';
 import type { NodeOptions } from './options.js';
 import { staticPlacement, type Placement } from './placement.js';
 import { ShardMachine } from './shard/shard-machine.js';
+import { CheckStats } from './stats/check-stats.js';
+import { NodeStatsReporter, type ClusterSnapshot } from './stats/node-stats.js';
+import { trackedResources } from './stats/resources.js';
+import type { StatsGroup } from './stats/types.js';
 
 /** Slots swept per group per second: 10k slots take ~1 ms, far below a 20 ms pause. */
 const SWEEP_SLOTS_PER_TICK = 10_000;
@@ -37,6 +48,11 @@ export class RlNode {
   private readonly lastTransferMs = new Map<number, number>();
   apiPort = 0;
   peerPort = 0;
+  /** The `/v1/stats/stream` subscribers, closed on stop. */
+  private statsStream: StatsRoutes | null = null;
+  /** Group 0: replicated configuration and cluster map (set right after construction). */
+  private meta!: MetaService;
+  private metaMachine!: MetaStateMachine;
 
   private constructor(
     private readonly options: NodeOptions,
@@ -55,7 +71,10 @@ export class RlNode {
 
   /** Loads everything, opens storage and starts serving. Throws with a clear message when the config or options are bad. */
   static async start(options: NodeOptions, logger: Logger): Promise<RlNode> {
-    const config = loadConfigOrThrow(await readFile(options.configPath, 'utf8'), options.configPath.endsWith('.json') ? 'json' : 'yaml');
+    // The file seeds a fresh cluster (version 1 through group 0); once group 0 holds a configuration, that one wins.
+    const configText = await readFile(options.configPath, 'utf8');
+    const configFormat = options.configPath.endsWith('.json') ? 'json' : 'yaml';
+    const config = loadConfigOrThrow(configText, configFormat);
     const members = [options.id, ...Object.keys(options.peers)];
     const placement = staticPlacement(members, options.groups, options.replicationFactor);
     const storage = await LevelNodeStorage.open({ location: join(options.dataDir, 'raft'), fsync: options.fsync });
@@ -65,6 +84,7 @@ export class RlNode {
     );
     let hostHandler: ((from: string, groupId: number, message: unknown) => void) | null = null;
     let forwarder: Forwarder | null = null;
+    let metaService: MetaService | null = null;
     const send = (to: string, groupId: number, message: unknown): void => {
       try {
         transport.send(to, groupId, message as object);
@@ -77,6 +97,7 @@ export class RlNode {
     transport.onMessage((from, groupId, message) => {
       if (groupId === FORWARD_CHANNEL) forwarder?.receive(from, message);
       else if (groupId === CLOCK_CHANNEL) skew.receive(from, message);
+      else if (groupId === META_CHANNEL) metaService?.rpc.receive(from, message);
       else hostHandler?.(from, groupId, message);
     });
     const host = new MultiRaftHost(
@@ -88,58 +109,93 @@ export class RlNode {
       { storage, transport: hostTransport, clock: { nowMs: () => performance.now() }, prng: createSeededPrng(Date.now() % 2 ** 31), logger: logger.child({ component: 'raft' }) },
     );
     const service = new NodeCheckService(options.id, host, placement.slots, config, null, { wallNowMs: () => Date.now() });
-    const registry = new Registry();
-    collectDefaultMetrics({ register: registry });
-    const checks = new Counter({ name: 'rl_checks_total', help: 'Checks answered by this node, by decision', labelNames: ['decision'], registers: [registry] });
-    const errors = new Counter({ name: 'rl_check_errors_total', help: 'Checks that failed, by error code', labelNames: ['code'], registers: [registry] });
-    // Counters kept by the check service as plain numbers (no metric call on the hot path),
-    // reported to Prometheus as counters at scrape time.
-    const fromService = (name: string, help: string, read: () => number): void => {
-      let reported = 0;
-      new Counter({
-        name,
-        help,
-        registers: [registry],
-        collect() {
-          const now = read();
-          if (now > reported) this.inc(now - reported);
-          reported = now;
-        },
-      });
-    };
-    fromService('rl_checks_forwarded_total', 'Checks this node forwarded to the leader of their group', () => service.counters.forwarded);
-    fromService('rl_shard_batches_total', 'Raft entries proposed by this node, one per group per flush', () => service.counters.batches);
-    fromService('rl_shard_batch_mutations_total', 'State mutations in the entries this node proposed', () => service.counters.mutations);
-    const skewGauge = new Gauge({
-      name: 'rl_clock_skew_ms',
-      help: 'Observed wall-clock offset of each peer (peer minus this node), from ping/pong probes',
-      labelNames: ['peer'],
-      registers: [registry],
-      collect() {
-        for (const [peer, ms] of skew.all()) this.set({ peer }, ms);
+    // Live stats (/v1/stats, dashboard): checks are counted where they enter the cluster
+    // (hops 0), so the nodes' figures add up; a few typed-array increments per check.
+    const checkStats = new CheckStats({ resources: trackedResources(config.rules) }, { nowMs: () => performance.now() });
+    // Metrics (src/node/metrics.ts): plain counters on the check path, prom-client at scrape time.
+    const checkMetrics = new CheckMetrics(config);
+    let configVersion = config.version;
+    const metaMachine = new MetaStateMachine();
+    const meta = new MetaService(
+      {
+        nodeId: options.id,
+        peerAddress: `${options.peerListenHost}:${options.peerListenPort}`,
+        peers: options.peers,
+        fileConfig: { text: configText, format: configFormat, compiled: config },
+        groupOf: (slot) => placement.slots.groupOf(slot),
+        groups: placement.groupIds.map((id) => ({ id, replicas: placement.replicasOf(id) })),
       },
+      {
+        host,
+        machine: metaMachine,
+        send,
+        canReach: (to) => transport.peerState(to) === 'connected',
+        setConfig: (c) => {
+          service.setConfig(c);
+          checkStats.track(trackedResources(c.rules));
+          checkMetrics.setConfig(c);
+          configVersion = c.version;
+        },
+        logger: logger.child({ component: 'meta' }),
+      },
+    );
+    metaService = meta;
+    const registry = buildNodeRegistry({
+      checks: checkMetrics,
+      service,
+      host,
+      transport,
+      storage,
+      skew,
+      shards: () => node.shardSizes(),
+      configVersion: () => configVersion,
+      maxClockSkewMs: options.maxClockSkewMs,
     });
-    void skewGauge;
-    const allowedCount = checks.labels({ decision: 'allowed' });
-    const deniedCount = checks.labels({ decision: 'denied' });
-    const onAnswer = (out: CheckOutput): CheckOutput => {
-      (out.allowed ? allowedCount : deniedCount).inc();
+    // Every check passes here once per hop (hops 0: from a client of this node). `answered`
+    // or `failed` runs exactly once per check, when its answer is known; for a check
+    // waiting on its Raft batch that is when the batch settles (a listener, no promise).
+    const answered = (out: CheckOutput, input: CheckInput, startMs: number): void => {
+      if (startMs < 0) return;
+      // One clock read for both recorders: performance.now() costs ~0.1 µs here.
+      const nowMs = performance.now();
+      checkMetrics.answered(input, out, (nowMs - startMs) / 1000);
+      checkStats.record(input.resources[0] as string, out.allowed, nowMs - startMs, nowMs);
+    };
+    const failed = (err: unknown, startMs: number): void => {
+      if (startMs >= 0) checkMetrics.failed(err instanceof RateLimiterError ? err.code : 'internal');
+      if (startMs >= 0) checkStats.recordError();
+    };
+    const counted = (input: CheckInput, hops: number): CheckAnswer => {
+      const startMs = hops === 0 ? performance.now() : -1;
+      let out: CheckAnswer;
+      try {
+        out = serve(input, hops);
+      } catch (err) {
+        failed(err, startMs);
+        throw err;
+      }
+      if (out instanceof PendingAnswer) {
+        const pending = out;
+        pending.batch.onSettled((err) => (err === null ? answered(pending.output, input, startMs) : failed(err, startMs)));
+        return pending;
+      }
+      if (out instanceof Promise) {
+        return out.then(
+          (o) => {
+            answered(o, input, startMs);
+            return o;
+          },
+          (err: unknown) => {
+            failed(err, startMs);
+            throw err;
+          },
+        );
+      }
+      answered(out, input, startMs);
       return out;
     };
-    const onError = (err: unknown): never => {
-      errors.inc({ code: err instanceof RateLimiterError ? err.code : 'internal' });
-      throw err;
-    };
-    const counted = (input: CheckInput, hops: number): CheckOutput | Promise<CheckOutput> => {
-      try {
-        const out = serve(input, hops);
-        return out instanceof Promise ? out.then(onAnswer, onError) : onAnswer(out);
-      } catch (err) {
-        return onError(err);
-      }
-    };
     // A group not hosted here is reached through one of its replicas, which forwards to its leader.
-    const serve = (input: CheckInput, hops: number): CheckOutput | Promise<CheckOutput> => {
+    const serve = (input: CheckInput, hops: number): CheckAnswer => {
       const groupId = placement.slots.groupOf(slotOf(input.key));
       if (host.hosts(groupId)) return service.check(input, hops);
       if (hops > 0 || forwarder === null) throw new RateLimiterError('RL_ERR_UNAVAILABLE', `group ${groupId} is not hosted here`);
@@ -149,7 +205,7 @@ export class RlNode {
     };
     forwarder = new Forwarder(
       { send, onMessage: () => undefined },
-      async (check, hops) => counted(check, hops),
+      async (check, hops) => answerValue(counted(check, hops)),
       {},
       (to) => transport.peerState(to) === 'connected',
     );
@@ -157,12 +213,26 @@ export class RlNode {
     const apiService: CheckService = {
       check: (input) => counted(input, 0),
       ruleWindowMs: (rule) => service.ruleWindowMs(rule),
-      isReady: () => placement.groupIds.every((g) => !host.hosts(g) || host.leaderOf(g) !== null),
+      // Ready: every hosted group has a leader and group 0 has handed this node its configuration.
+      isReady: () => meta.hasReplicatedConfig() && placement.groupIds.every((g) => !host.hosts(g) || host.leaderOf(g) !== null),
       clusterView: () => node.clusterView(),
       metricsText: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
     };
-    const api = new ApiServer({ host: options.listenHost, port: options.listenPort }, { service: apiService, logger: logger.child({ component: 'api' }) });
+    const stats = new NodeStatsReporter(options.id, {
+      checks: checkStats,
+      cluster: () => node.statsCluster(),
+      wallNowMs: () => Date.now(),
+      monoNowMs: () => performance.now(),
+    });
+    const statsRoutes = new StatsRoutes({}, { snapshot: () => stats.snapshot(), logger: logger.child({ component: 'stats' }) });
+    const api = new ApiServer(
+      { host: options.listenHost, port: options.listenPort },
+      { service: apiService, logger: logger.child({ component: 'api' }), clientToken: options.clientToken, routes: [statsRoutes.register, dashboardRoutes(), adminRoutes({ admin: meta, adminToken: options.adminToken, logger: logger.child({ component: 'admin' }) })] },
+    );
     const node: RlNode = new RlNode(options, logger, config, placement, storage, transport, host, service, api, forwarder, registry, skew);
+    node.statsStream = statsRoutes;
+    node.meta = meta;
+    node.metaMachine = metaMachine;
     await node.open();
     return node;
   }
@@ -172,14 +242,30 @@ export class RlNode {
     for (const groupId of this.placement.groupIds) {
       const replicas = this.placement.replicasOf(groupId);
       if (!replicas.includes(this.options.id)) continue;
-      const machine = new ShardMachine(this.config);
+      const machine = new ShardMachine(this.meta.served().config);
       this.machines.set(groupId, machine);
       await this.host.addGroup(groupId, { bootstrap: { voters: replicas.map(toNodeId), learners: [] }, stateMachine: machine });
       this.service.addGroup(groupId, machine);
     }
+    // Group 0 last, so every shard machine is registered before a configuration applies.
+    // Every node hosts it: the first five sorted ids as voters, the others as learners.
+    const metaMembers = MetaService.membership([this.options.id, ...Object.keys(this.options.peers)]);
+    await this.host.addGroup(META_GROUP_ID, {
+      bootstrap: { voters: metaMembers.voters.map(toNodeId), learners: metaMembers.learners.map(toNodeId) },
+      stateMachine: this.metaMachine,
+    });
     this.peerPort = (await this.transport.start()).port;
     this.host.start();
+    if (!fresh) {
+      // A restart replays group 0 from its own log: serve the newest version applied here
+      // rather than the file. Bounded: a node that cannot replay in 5 s serves the file's
+      // version until it catches up (and says so in /v1/cluster: configVersion 0).
+      const deadline = Date.now() + 5000;
+      while (!this.meta.hasReplicatedConfig() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      if (!this.meta.hasReplicatedConfig()) this.logger.warn({}, 'group 0 has not replayed a configuration yet; serving the --config file until it does');
+    }
     this.apiPort = (await this.api.start()).port;
+    this.meta.start(`${this.options.listenHost}:${this.apiPort}`);
     this.sweeper = setInterval(() => {
       for (const m of this.machines.values()) m.replica.sweep(SWEEP_SLOTS_PER_TICK);
     }, 1000);
@@ -193,9 +279,11 @@ export class RlNode {
           const view = this.host.view(groupId);
           if (this.placement.replicasOf(groupId)[0] === this.options.id && view !== null && view.leader === null) this.host.campaign(groupId);
         }
+        const metaView = this.host.view(META_GROUP_ID);
+        if (metaMembers.voters[0] === this.options.id && metaView !== null && metaView.leader === null) this.host.campaign(META_GROUP_ID);
       }, this.options.tickIntervalMs * 3);
     }
-    this.logger.info({ api: `${this.options.listenHost}:${this.apiPort}`, peer: `${this.options.peerListenHost}:${this.peerPort}`, groups: this.machines.size }, 'node started');
+    this.logger.info({ api: `${this.options.listenHost}:${this.apiPort}`, peer: `${this.options.peerListenHost}:${this.peerPort}`, groups: this.machines.size, configVersion: this.config.version }, 'node started');
   }
 
   /**
@@ -220,6 +308,7 @@ export class RlNode {
         if (target !== undefined) this.logger.warn({ groupId, to: target }, 'clock skew over the bound: handing leadership away');
       } else {
         const preferred = this.placement.replicasOf(groupId)[0];
+        if (this.meta.balancerHeld(groupId, now)) continue; // an operator moved it: leave it there for a while
         if (preferred !== undefined && preferred !== this.options.id && replicas.includes(preferred) && !this.skewedPeer(preferred)) target = preferred;
       }
       if (target === undefined) continue;
@@ -234,13 +323,25 @@ export class RlNode {
     return o !== undefined && Math.abs(o) > this.options.maxClockSkewMs;
   }
 
+  /** In-memory sizes of every hosted shard group, for metrics (scrape time). */
+  shardSizes(): ShardSizes[] {
+    const out: ShardSizes[] = [];
+    for (const m of this.machines.values()) {
+      out.push({ stateSlots: m.replica.store.size, dedupRecords: m.replica.dedupSize, overlaySlots: m.role === 'leader' ? m.leader.overlaySize : 0 });
+    }
+    return out;
+  }
+
   clusterView(): unknown {
     return {
       node: this.options.id,
       nodes: [this.options.id, ...Object.keys(this.options.peers)].sort(),
       slotCount: SLOT_COUNT,
       slotMapVersion: this.placement.slots.version,
-      configVersion: this.config.version,
+      configVersion: this.meta.served().version,
+      // Group 0 is listed apart from `groups` (shard groups only: the SDK counts them for slot → group).
+      meta: this.meta.view(),
+      members: this.meta.members(),
       groups: this.placement.groupIds.map((groupId) => {
         const v = this.host.view(groupId);
         return {
@@ -257,12 +358,48 @@ export class RlNode {
     };
   }
 
+  /** This node's view of nodes and groups for `/v1/stats`: group 0 (meta) first when hosted, then the shard groups. */
+  statsCluster(): ClusterSnapshot {
+    const self = this.options.id;
+    const group = (id: number, replicas: readonly string[]): StatsGroup => {
+      const v = this.host.groupStats(id);
+      return {
+        id,
+        replicas,
+        hosted: v !== null,
+        role: v?.role ?? null,
+        leader: v?.leader ?? null,
+        term: v?.term ?? null,
+        commitIndex: v?.commit ?? null,
+        appliedIndex: v?.applied ?? null,
+        applyLag: v === null ? null : Math.max(0, v.commit - v.applied),
+        replicationLag: v === null || v.role !== 'leader' ? null : Object.fromEntries(v.replicationLagEntries),
+      };
+    };
+    const meta = this.host.view(META_GROUP_ID);
+    return {
+      configVersion: this.meta.served().version,
+      slotMapVersion: this.placement.slots.version,
+      nodes: this.meta.members().map((n) =>
+        n.id === self
+          ? { id: n.id, self: true, api: `${this.options.listenHost}:${this.apiPort}`, link: 'self' as const }
+          : { id: n.id, self: false, api: n.apiAddress, link: this.transport.peerState(n.id) === 'connected' ? ('connected' as const) : ('down' as const) },
+      ),
+      groups: [
+        ...(meta === null ? [] : [group(META_GROUP_ID, [...meta.confState.voters, ...meta.confState.learners])]),
+        ...this.placement.groupIds.map((id) => group(id, this.placement.replicasOf(id))),
+      ],
+    };
+  }
+
   /** Stops accepting, fails what is waiting, flushes storage and closes everything. */
   async stop(): Promise<void> {
+    this.statsStream?.close();
     if (this.sweeper !== null) clearInterval(this.sweeper);
     if (this.campaigner !== null) clearTimeout(this.campaigner);
     if (this.balancer !== null) clearInterval(this.balancer);
     await this.api.close();
+    this.meta.stop();
     this.host.stop();
     this.forwarder.close();
     await this.transport.close();

@@ -28,6 +28,10 @@ export interface NodeOptions {
   /** A node whose clock is off from every peer by more than this does not lead (hands groups away). */
   readonly maxClockSkewMs: number;
   readonly logLevel: string;
+  /** Bearer token of the admin API (`/v1/config`, `/v1/admin/*`); undefined disables it (403). */
+  readonly adminToken: string | undefined;
+  /** When set, check endpoints (`/v1/check*`, `/v1/ws`) require it as a bearer token. */
+  readonly clientToken: string | undefined;
 }
 
 interface Spec {
@@ -52,7 +56,15 @@ const SPECS: Record<string, Spec> = {
   electionTicks: { flag: '--election-ticks <n>', env: 'RL_ELECTION_TICKS', description: 'Raft election timeout in ticks', fallback: '10' },
   maxClockSkewMs: { flag: '--max-clock-skew-ms <ms>', env: 'RL_MAX_CLOCK_SKEW_MS', description: 'clock offset to every peer above which this node gives up leadership', fallback: '250' },
   logLevel: { flag: '--log-level <level>', env: 'RL_LOG_LEVEL', description: 'pino level', fallback: 'info' },
+  adminToken: { flag: '--admin-token <token>', env: 'RL_ADMIN_TOKEN', description: 'bearer token of the admin API; without it the admin API is disabled (prefer the env variable)', fallback: '' },
+  clientToken: { flag: '--client-token <token>', env: 'RL_CLIENT_TOKEN', description: 'bearer token check endpoints require when set (prefer the env variable)', fallback: '' },
 };
+
+/**
+ * Shortest accepted token: 16 bytes, the same floor as the cluster secret. A token is a
+ * bearer credential; anything shorter is guessable.
+ */
+const TOKEN_BYTES_MIN = 16;
 
 function hostPort(v: string, name: string, errors: string[]): [string, number] {
   const i = v.lastIndexOf(':');
@@ -118,6 +130,14 @@ export function parseNodeOptions(argv: readonly string[], env: Readonly<Record<s
   const maxClockSkewMs = int(get('maxClockSkewMs'), '--max-clock-skew-ms', 1, 60_000, errors);
   const clusterSecret = get('clusterSecret');
   if (clusterSecret !== '' && Buffer.byteLength(clusterSecret) < 16) errors.push('--cluster-secret must be at least 16 bytes');
+  const token = (key: 'adminToken' | 'clientToken', flag: string): string | undefined => {
+    const v = get(key);
+    if (v === '') return undefined;
+    if (Buffer.byteLength(v) < TOKEN_BYTES_MIN || /\s/.test(v)) errors.push(`${flag} must be at least ${TOKEN_BYTES_MIN} bytes with no spaces`);
+    return v;
+  };
+  const adminToken = token('adminToken', '--admin-token');
+  const clientToken = token('clientToken', '--client-token');
   const dataDir = get('data');
   const configPath = get('config');
   if (errors.length > 0) throw new TypeError(`Cannot start rl-node:\n  ${errors.join('\n  ')}`);
@@ -138,5 +158,7 @@ export function parseNodeOptions(argv: readonly string[], env: Readonly<Record<s
     electionTimeoutTicks,
     maxClockSkewMs,
     logLevel: get('logLevel'),
+    adminToken,
+    clientToken,
   };
 }

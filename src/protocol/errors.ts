@@ -13,6 +13,9 @@ export const ERROR_CODES = [
   'RL_ERR_STORAGE_CORRUPT',
   'RL_ERR_TIMEOUT',
   'RL_ERR_STATE_FULL',
+  'RL_ERR_CONFLICT',
+  'RL_ERR_UNAUTHORIZED',
+  'RL_ERR_FORBIDDEN',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -58,6 +58,11 @@ export class ShardReplica {
     return this.clock;
   }
 
+  /** Idempotency records held now (at most `dedupMax`), for metrics. */
+  get dedupSize(): number {
+    return this.dedup.size;
+  }
+
   /** The remembered answer for idempotency id `id`, if it has not expired at `nowMs`. */
   dedupLookup(id: string, nowMs: TimestampMs): DedupRecord | undefined {
     const r = this.dedup.get(id);

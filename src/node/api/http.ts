@@ -28,6 +28,9 @@ export const STATUS: Record<ErrorCode, string> = {
   RL_ERR_STORAGE_CORRUPT: '503 Service Unavailable',
   RL_ERR_STATE_FULL: '503 Service Unavailable',
   RL_ERR_TIMEOUT: '504 Gateway Timeout',
+  RL_ERR_CONFLICT: '412 Precondition Failed',
+  RL_ERR_UNAUTHORIZED: '401 Unauthorized',
+  RL_ERR_FORBIDDEN: '403 Forbidden',
 };
 
 /** Turns anything thrown by a service into a wire error; unknown errors are logged and hidden. */

@@ -11,7 +11,8 @@ import { RateLimiterError } from '../../protocol/errors.js';
 import { BATCH_CHECKS_MAX, HTTP_BODY_BYTES_MAX } from '../../protocol/limits.js';
 import { decodeRequestFrame, encodeReplyFrame, type WireError, type WireReply } from '../../protocol/ws.js';
 import { readJsonBody, sendError, sendJson, toWireError, type ApiLogger, type Liveness, type RouteModule } from './http.js';
-import type { CheckService } from './service.js';
+import { PendingAnswer, answerValue, type BatchWait, type CheckAnswer, type CheckService } from './service.js';
+import { checkBearer } from '../meta/auth.js';
 
 export type { ApiLogger } from './http.js';
 
@@ -35,16 +36,25 @@ export interface ApiServerDeps {
   readonly logger: ApiLogger | null;
   /** Extra route modules (admin, stats, dashboard), registered before the catch-all 404. */
   readonly routes?: readonly RouteModule[];
+  /** When set, `/v1/check`, `/v1/check/batch` and `/v1/ws` require `Authorization: Bearer <clientToken>` (401/403). */
+  readonly clientToken?: string | undefined;
 }
 
 const OPTION_NAMES: ReadonlySet<string> = new Set(['host', 'port', 'bodyBytesMax', 'wsFrameBytesMax', 'wsBackpressureBytesMax']);
+
+/** The checks of one WebSocket frame that wait on the same Raft batch. */
+interface PendingReplies {
+  readonly batch: BatchWait;
+  readonly ids: number[];
+  readonly outputs: CheckOutput[];
+}
 
 type Outcome = { readonly ok: true; readonly output: CheckOutput } | { readonly ok: false; readonly error: WireError };
 
 /** Runs one check; the outcome itself when the service answered at once, else a promise of it. Never throws. */
 function runCheck(service: CheckService, input: CheckInput, logger: ApiLogger | null): Outcome | Promise<Outcome> {
   try {
-    const r = service.check(input);
+    const r = answerValue(service.check(input));
     if (!(r instanceof Promise)) return { ok: true, output: r };
     return r.then(
       (output): Outcome => ({ ok: true, output }),
@@ -151,6 +161,14 @@ export class ApiServer {
     });
     this.app.ws<unknown>('/v1/ws', {
       compression: uws.DISABLED,
+      upgrade: (res, req, context) => {
+        const denied = this.clientDenied(req);
+        if (denied !== null) {
+          this.error(res, { code: denied.code, message: denied.message });
+          return;
+        }
+        res.upgrade({}, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+      },
       maxPayloadLength: this.options.wsFrameBytesMax,
       maxBackpressure: this.options.wsBackpressureBytesMax,
       closeOnBackpressureLimit: 1,
@@ -169,7 +187,12 @@ export class ApiServer {
   }
 
   /** Reads a bounded JSON body, then calls `handle` with it (or answers 400). */
-  private withBody(res: uws.HttpResponse, _req: uws.HttpRequest, handle: (body: unknown, live: Liveness) => void): void {
+  private withBody(res: uws.HttpResponse, req: uws.HttpRequest, handle: (body: unknown, live: Liveness) => void): void {
+    const denied = this.clientDenied(req);
+    if (denied !== null) {
+      this.error(res, { code: denied.code, message: denied.message });
+      return;
+    }
     readJsonBody(res, this.options.bodyBytesMax, handle);
   }
 
@@ -226,27 +249,75 @@ export class ApiServer {
       this.wsSend(ws, [{ id: 0, ok: false, error: { code: 'RL_ERR_BAD_REQUEST', message: frame.message } }]);
       return;
     }
-    // Answers known at once go out in this turn's reply frame; the rest follow in one
-    // frame when all of them are in (a frame's checks usually share one Raft batch).
+    // Answers known at once go out in this turn's reply frame; checks waiting on a Raft
+    // batch go out in one frame per batch when it settles (a frame's checks usually share
+    // one or a few batches); forwarded checks in one frame when all of them are in.
     const now: WireReply[] = [];
-    const later: Promise<WireReply>[] = [];
+    const batches: PendingReplies[] = [];
+    let later: Promise<WireReply>[] | null = null;
     for (const [id, check] of frame.checks) {
       const v = validateCheck(check, `check ${id}`);
       if (!v.ok) {
         now.push({ id, ok: false, error: { code: 'RL_ERR_BAD_REQUEST', message: v.message } });
         continue;
       }
-      const o = runCheck(this.deps.service, v.value, this.deps.logger);
-      if (o instanceof Promise) later.push(o.then((r): WireReply => (r.ok ? { id, ok: true, output: toCheckOutput(r.output) } : { id, ok: false, error: r.error })));
-      else now.push(o.ok ? { id, ok: true, output: toCheckOutput(o.output) } : { id, ok: false, error: o.error });
+      let r: CheckAnswer;
+      try {
+        r = this.deps.service.check(v.value);
+      } catch (err) {
+        now.push({ id, ok: false, error: toWireError(err, this.deps.logger) });
+        continue;
+      }
+      if (r instanceof PendingAnswer) {
+        let group: PendingReplies | undefined;
+        for (const b of batches) {
+          if (b.batch === r.batch) {
+            group = b;
+            break;
+          }
+        }
+        if (group === undefined) {
+          group = { batch: r.batch, ids: [], outputs: [] };
+          batches.push(group);
+        }
+        group.ids.push(id);
+        group.outputs.push(r.output);
+      } else if (r instanceof Promise) {
+        (later ??= []).push(
+          r.then(
+            (output): WireReply => ({ id, ok: true, output: toCheckOutput(output) }),
+            (err: unknown): WireReply => ({ id, ok: false, error: toWireError(err, this.deps.logger) }),
+          ),
+        );
+      } else {
+        now.push({ id, ok: true, output: toCheckOutput(r) });
+      }
     }
     if (now.length > 0) this.wsSend(ws, now);
-    if (later.length > 0) void Promise.all(later).then((all) => this.wsSend(ws, all));
+    for (const group of batches) {
+      group.batch.onSettled((err) => {
+        const replies: WireReply[] = new Array<WireReply>(group.ids.length);
+        if (err === null) {
+          for (let i = 0; i < group.ids.length; i++) replies[i] = { id: group.ids[i] as number, ok: true, output: toCheckOutput(group.outputs[i] as CheckOutput) };
+        } else {
+          const error = toWireError(err, this.deps.logger);
+          for (let i = 0; i < group.ids.length; i++) replies[i] = { id: group.ids[i] as number, ok: false, error };
+        }
+        this.wsSend(ws, replies);
+      });
+    }
+    if (later !== null) void Promise.all(later).then((all) => this.wsSend(ws, all));
   }
 
   private wsSend(ws: uws.WebSocket<unknown>, replies: readonly WireReply[]): void {
     if (!this.sockets.has(ws)) return; // closed while the checks were decided
     ws.send(encodeReplyFrame(replies), true);
+  }
+
+  /** The client-token check of the check endpoints: null when it passes or no token is configured. */
+  private clientDenied(req: uws.HttpRequest): RateLimiterError | null {
+    const token = this.deps.clientToken;
+    return token === undefined ? null : checkBearer(req.getHeader('authorization'), token, 'check');
   }
 
   private json(res: uws.HttpResponse, status: string, body: unknown): void {

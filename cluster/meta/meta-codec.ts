@@ -1,0 +1,189 @@
+/**
+ * The bytes of meta-log entries and meta snapshots: msgpackr maps behind a format
+ * version, validated field by field on decode. An entry that does not decode is a broken
+ * invariant (the log is checksummed below us and only validated commands are proposed),
+ * so decode throws with the offending field.
+ */
+import { Packr } from 'msgpackr';
+import { CONFIG_TEXT_BYTES_MAX, MAP_NODES_MAX, type ClusterMap, type ConfigDocument, type GroupPlacement, type LeaderHint, type MetaCommand, type MetaNode } from './meta-types.js';
+
+export const META_FORMAT_VERSION = 1;
+/** Request ids are caller-made (node id + counter + random); 128 characters is plenty. */
+const REQUEST_ID_CHARS_MAX = 128;
+const SLOTS_MAX = 65_536;
+const GROUPS_MAX = 65_536;
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+export class MetaCodecError extends Error {
+  constructor(message: string) {
+    super(`meta codec: ${message}`);
+    this.name = 'MetaCodecError';
+  }
+}
+
+type Obj = Record<string, unknown>;
+
+function obj(v: unknown, what: string): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new MetaCodecError(`${what} must be a map`);
+  return v as Obj;
+}
+
+function str(v: unknown, what: string, max: number): string {
+  if (typeof v !== 'string' || v.length > max) throw new MetaCodecError(`${what} must be a string of at most ${max} characters`);
+  return v;
+}
+
+function int(v: unknown, what: string, min = 0): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new MetaCodecError(`${what} must be an integer >= ${min} (got ${String(v)})`);
+  return v;
+}
+
+function list(v: unknown, what: string, max: number): unknown[] {
+  if (!Array.isArray(v) || v.length > max) throw new MetaCodecError(`${what} must be a list of at most ${max} items`);
+  return v;
+}
+
+function format(v: unknown): 'yaml' | 'json' {
+  if (v !== 'yaml' && v !== 'json') throw new MetaCodecError(`format must be yaml or json (got ${String(v)})`);
+  return v;
+}
+
+function readNode(v: unknown, what: string): MetaNode {
+  const o = obj(v, what);
+  const api = o['apiAddress'];
+  return {
+    id: str(o['id'], `${what}.id`, 64),
+    peerAddress: str(o['peerAddress'], `${what}.peerAddress`, 300),
+    apiAddress: api === null || api === undefined ? null : str(api, `${what}.apiAddress`, 300),
+  };
+}
+
+function readIds(v: unknown, what: string): string[] {
+  return list(v, what, MAP_NODES_MAX).map((x, i) => str(x, `${what}[${i}]`, 64));
+}
+
+function readMapBody(v: unknown): Omit<ClusterMap, 'version'> {
+  const o = obj(v, 'map');
+  const groups: GroupPlacement[] = list(o['groups'], 'map.groups', GROUPS_MAX).map((g, i) => {
+    const go = obj(g, `map.groups[${i}]`);
+    return { id: int(go['id'], `map.groups[${i}].id`, 1), replicas: readIds(go['replicas'], `map.groups[${i}].replicas`) };
+  });
+  return {
+    nodes: list(o['nodes'], 'map.nodes', MAP_NODES_MAX).map((n, i) => readNode(n, `map.nodes[${i}]`)),
+    metaVoters: readIds(o['metaVoters'], 'map.metaVoters'),
+    slotGroups: list(o['slotGroups'], 'map.slotGroups', SLOTS_MAX).map((g, i) => int(g, `map.slotGroups[${i}]`, 1)),
+    groups,
+  };
+}
+
+function readMap(v: unknown): ClusterMap {
+  return { version: int(obj(v, 'map')['version'], 'map.version', 1), ...readMapBody(v) };
+}
+
+function readHint(v: unknown, what: string): LeaderHint {
+  const o = obj(v, what);
+  return { leader: str(o['leader'], `${what}.leader`, 64), term: int(o['term'], `${what}.term`) };
+}
+
+function readConfig(v: unknown): ConfigDocument {
+  const o = obj(v, 'config');
+  return {
+    version: int(o['version'], 'config.version', 1),
+    format: format(o['format']),
+    text: str(o['text'], 'config.text', CONFIG_TEXT_BYTES_MAX),
+    index: int(o['index'], 'config.index', 1),
+  };
+}
+
+export function encodeCommand(c: MetaCommand): Uint8Array {
+  return packr.pack({ v: META_FORMAT_VERSION, c });
+}
+
+export function decodeCommand(bytes: Uint8Array): MetaCommand {
+  let raw: unknown;
+  try {
+    raw = packr.unpack(bytes);
+  } catch (err) {
+    throw new MetaCodecError(`entry is not msgpack (${err instanceof Error ? err.message : String(err)})`);
+  }
+  const top = obj(raw, 'entry');
+  if (top['v'] !== META_FORMAT_VERSION) throw new MetaCodecError(`unknown format version ${String(top['v'])}`);
+  const c = obj(top['c'], 'command');
+  const requestId = str(c['requestId'], 'requestId', REQUEST_ID_CHARS_MAX);
+  switch (c['t']) {
+    case 'config': {
+      const ifMatch = c['ifMatch'];
+      return {
+        t: 'config',
+        requestId,
+        format: format(c['format']),
+        text: str(c['text'], 'text', CONFIG_TEXT_BYTES_MAX),
+        ifMatch: ifMatch === null || ifMatch === undefined ? null : int(ifMatch, 'ifMatch'),
+      };
+    }
+    case 'map':
+      return { t: 'map', requestId, map: readMapBody(c['map']) };
+    case 'node':
+      return { t: 'node', requestId, node: readNode(c['node'], 'node') };
+    case 'hint':
+      return { t: 'hint', requestId, groupId: int(c['groupId'], 'groupId', 1), hint: readHint(c['hint'], 'hint') };
+    default:
+      throw new MetaCodecError(`unknown command ${String(c['t'])}`);
+  }
+}
+
+export interface MetaSnapshot {
+  readonly config: ConfigDocument | null;
+  readonly map: ClusterMap | null;
+  readonly hints: ReadonlyArray<readonly [number, LeaderHint]>;
+}
+
+export function encodeSnapshot(s: MetaSnapshot): Uint8Array {
+  return packr.pack({ v: META_FORMAT_VERSION, config: s.config, map: s.map, hints: s.hints });
+}
+
+export function decodeSnapshot(bytes: Uint8Array): MetaSnapshot {
+  const o = obj(packr.unpack(bytes), 'snapshot');
+  if (o['v'] !== META_FORMAT_VERSION) throw new MetaCodecError(`unknown snapshot format version ${String(o['v'])}`);
+  const hints = list(o['hints'], 'hints', GROUPS_MAX).map((h, i): [number, LeaderHint] => {
+    const pair = list(h, `hints[${i}]`, 2);
+    return [int(pair[0], `hints[${i}][0]`, 1), readHint(pair[1], `hints[${i}][1]`)];
+  });
+  return { config: o['config'] === null ? null : readConfig(o['config']), map: o['map'] === null ? null : readMap(o['map']), hints };
+}
+
+/** Length-prefixed (u32 BE) framing, so snapshot pieces of any size reassemble. */
+export function frameChunk(chunk: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + chunk.byteLength);
+  new DataView(out.buffer).setUint32(0, chunk.byteLength);
+  out.set(chunk, 4);
+  return out;
+}
+
+/** Reads a framed snapshot whole (the meta state is small: one map and one document). */
+export async function readFramedChunks(pieces: AsyncIterable<Uint8Array>, bytesMax: number): Promise<Uint8Array[]> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const p of pieces) {
+    size += p.byteLength;
+    if (size > bytesMax) throw new MetaCodecError(`snapshot is over ${bytesMax} bytes`);
+    parts.push(p);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.byteLength;
+  }
+  const chunks: Uint8Array[] = [];
+  at = 0;
+  while (at < all.byteLength) {
+    if (all.byteLength - at < 4) throw new MetaCodecError('snapshot ends inside a frame header');
+    const len = new DataView(all.buffer, at, 4).getUint32(0);
+    if (all.byteLength - at - 4 < len) throw new MetaCodecError('snapshot ends inside a frame');
+    chunks.push(all.slice(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  return chunks;
+}

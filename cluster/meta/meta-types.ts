@@ -1,0 +1,95 @@
+/**
+ * What the meta group (group 0) replicates: the cluster map (nodes and their addresses,
+ * slot → group, group → replicas, leader hints) and the rate-limit configuration as an
+ * opaque, versioned document. The host knows groups, never rate limits: the document is
+ * text here; the node runtime validates and compiles it before proposing and after
+ * applying.
+ */
+
+/** The group id reserved for the meta group; shard groups are numbered from 1. */
+export const META_GROUP_ID = 0;
+
+/** Voters of the meta group at most; every other node follows as a learner (ARCHITECTURE.md). */
+export const META_VOTERS_MAX = 5;
+
+/**
+ * Largest configuration document the meta group accepts. A document with ten thousand
+ * client overrides of ~100 bytes each is ~1 MB; 4 MiB leaves room while keeping one Raft
+ * entry far below the transport's frame limit.
+ */
+export const CONFIG_TEXT_BYTES_MAX = 4 * 1024 * 1024;
+
+/** Members in a cluster map at most: far above any cluster this code runs, a bound on what a frame may claim. */
+export const MAP_NODES_MAX = 1024;
+
+export type ConfigFormat = 'yaml' | 'json';
+
+/** One applied configuration: the text as submitted, numbered by the meta group (1, 2, 3, …). */
+export interface ConfigDocument {
+  /** Assigned on apply: the previous version + 1 (the first document is version 1). */
+  readonly version: number;
+  readonly format: ConfigFormat;
+  readonly text: string;
+  /** Meta log index of the entry that made this version (for "applied here yet?" checks). */
+  readonly index: number;
+}
+
+export interface MetaNode {
+  readonly id: string;
+  /** host:port of the node's peer listener. */
+  readonly peerAddress: string;
+  /** host:port of the node's client API, once the node has registered it. */
+  readonly apiAddress: string | null;
+}
+
+export interface GroupPlacement {
+  readonly id: number;
+  /** Replica node ids; the first is the preferred leader. */
+  readonly replicas: readonly string[];
+}
+
+export interface ClusterMap {
+  /** Bumped by every change of the map. */
+  readonly version: number;
+  readonly nodes: readonly MetaNode[];
+  /** Voters of group 0; every other node is a learner of it. */
+  readonly metaVoters: readonly string[];
+  /** Shard group count; slot s lives in group `slotGroups[s]`. */
+  readonly slotGroups: readonly number[];
+  readonly groups: readonly GroupPlacement[];
+}
+
+export interface LeaderHint {
+  readonly leader: string;
+  readonly term: number;
+}
+
+/** The commands of the meta log. Every one carries the proposer's request id, so it can learn the outcome. */
+export type MetaCommand =
+  | {
+      readonly t: 'config';
+      readonly requestId: string;
+      readonly format: ConfigFormat;
+      readonly text: string;
+      /**
+       * Apply only when the current version equals this (0: only when there is none yet,
+       * which is how the `--config` file seeds a fresh cluster). Null: unconditionally.
+       * Checked at apply, the linearization point, so of two writes with the same
+       * `ifMatch` exactly one wins.
+       */
+      readonly ifMatch: number | null;
+    }
+  | {
+      /** The first cluster map; ignored when a map exists. */
+      readonly t: 'map';
+      readonly requestId: string;
+      readonly map: Omit<ClusterMap, 'version'>;
+    }
+  | { readonly t: 'node'; readonly requestId: string; readonly node: MetaNode }
+  | { readonly t: 'hint'; readonly requestId: string; readonly groupId: number; readonly hint: LeaderHint };
+
+/** What applying a command did, as its proposer learns it. */
+export type MetaOutcome =
+  | { readonly status: 'applied'; readonly index: number; readonly configVersion: number; readonly mapVersion: number }
+  | { readonly status: 'ignored'; readonly index: number; readonly configVersion: number; readonly mapVersion: number; readonly why: string }
+  | { readonly status: 'conflict'; readonly index: number; readonly configVersion: number; readonly expected: number };

@@ -1,0 +1,152 @@
+/**
+ * The rlctl command line (commander): global options, every command, and the mapping of
+ * every outcome to an exit code (0 ok, 1 failure, 2 usage). `runRlctl` never throws and
+ * never prints a stack trace.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './cli-error.js';
+import { parseEndpoint } from './client.js';
+import { configApply, configDiff, configExplain, configGet, configValidate } from './config-commands.js';
+import type { CommandContext } from './context.js';
+import type { CliIo } from './io.js';
+import { checkCommand, leaderTransfer } from './misc-commands.js';
+import { groupsCommand, statusCommand } from './status.js';
+import { runTop } from './top.js';
+
+export const DEFAULT_ENDPOINT = '127.0.0.1:7001';
+
+function integer(min: number, what: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer of at least ${min}`);
+    return n;
+  };
+}
+
+interface GlobalOptions {
+  endpoint?: string;
+  token?: string;
+  json?: boolean;
+}
+
+/**
+ * Runs rlctl with `argv` (without node and script). Returns the exit code.
+ *
+ * @example
+ * ```ts
+ * const code = await runRlctl(['status', '--json'], processIo, process.env);
+ * process.exitCode = code;
+ * ```
+ */
+export async function runRlctl(argv: readonly string[], io: CliIo, env: Readonly<Record<string, string | undefined>>): Promise<number> {
+  let exitCode = EXIT_OK;
+  let json = argv.includes('--json');
+  const program = new Command('rlctl')
+    .description('Admin CLI of the distributed rate limiter: cluster status, groups, leaders, configuration, manual checks.')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .showHelpAfterError('(run rlctl --help for usage)')
+    // Environment fallbacks come from `env` (not commander's own process.env lookup), so tests can pass their own.
+    .addOption(new Option('--endpoint <host:port>', 'node to talk to [env RL_ENDPOINT]').default(env['RL_ENDPOINT'] ?? DEFAULT_ENDPOINT))
+    .addOption(new Option('--token <token>', 'admin token [env RL_ADMIN_TOKEN]').default(env['RL_ADMIN_TOKEN'], 'from RL_ADMIN_TOKEN'))
+    .option('--json', 'machine-readable output (JSON on stdout)');
+  program.addHelpText('after', '\nExit codes: 0 ok, 1 the operation failed, 2 usage error. See docs/rlctl.md.');
+
+  const ctxOf = (cmd: Command): CommandContext => {
+    const g = cmd.optsWithGlobals<GlobalOptions>();
+    json = g.json === true;
+    return { endpoint: parseEndpoint(g.endpoint ?? DEFAULT_ENDPOINT), token: g.token === '' ? undefined : g.token, json, io };
+  };
+  const act =
+    <A extends unknown[]>(fn: (ctx: CommandContext, ...args: A) => Promise<number>) =>
+    async (...all: unknown[]): Promise<void> => {
+      const cmd = all[all.length - 1] as Command;
+      exitCode = await fn(ctxOf(cmd), ...(all.slice(0, -2) as A));
+    };
+
+  program
+    .command('status')
+    .description('nodes (up/down, config version, what they lead) and groups (leader, term, commit, replication lag)')
+    .action(act(statusCommand));
+  program.command('groups').description('every group with its replicas, leader, term, commit and applied index').action(act(groupsCommand));
+
+  const leader = program.command('leader').description('group leadership');
+  leader
+    .command('transfer')
+    .description('move the leadership of a group (0: the meta group) to a node, and wait until it moved')
+    .argument('<group>', 'group id', integer(0, '<group>'))
+    .argument('<node>', 'target node id')
+    .action(act((ctx, group: number, node: string) => leaderTransfer(ctx, group, node)));
+
+  const config = program.command('config').description('the replicated rate-limit configuration');
+  config.command('get').description('print the running configuration (document on stdout, version on stderr)').action(act(configGet));
+  config
+    .command('apply')
+    .description('validate and apply a configuration file (YAML, or JSON by .json extension) on every node')
+    .argument('<file>', 'configuration file')
+    .option('--if-match <version>', 'apply only if the running version is this one (no lost updates)', integer(0, '--if-match'))
+    .action(
+      act(async (ctx, file: string) => {
+        const opts = config.commands.find((c) => c.name() === 'apply')?.opts<{ ifMatch?: number }>() ?? {};
+        return configApply(ctx, file, opts.ifMatch);
+      }),
+    );
+  config.command('validate').description('dry run: list every issue, or what the file would change').argument('<file>', 'configuration file').action(act((ctx, file: string) => configValidate(ctx, file)));
+  config.command('diff').description('rule-by-rule difference between the running version and a file').argument('<file>', 'configuration file').action(act((ctx, file: string) => configDiff(ctx, file)));
+  config
+    .command('explain')
+    .description('which rule decides a check, and the chain of levels considered')
+    .requiredOption('--key <key>', 'client key')
+    .requiredOption('--resource <resource>', 'resource')
+    .option('--tier <tier>', 'tier given with the check')
+    .action(
+      act(async (ctx) => {
+        const o = config.commands.find((c) => c.name() === 'explain')?.opts<{ key: string; resource: string; tier?: string }>();
+        if (o === undefined) throw new CliError(EXIT_USAGE, 'explain needs --key and --resource');
+        return configExplain(ctx, o.key, o.resource, o.tier);
+      }),
+    );
+
+  const check = program
+    .command('check')
+    .description('one rate-limit check, as a client would send it (counts against the key)')
+    .requiredOption('--key <key>', 'client key')
+    .option('--resource <resource>', 'resource (default: "default")')
+    .option('--cost <n>', 'units to take (0 peeks)', integer(0, '--cost'))
+    .option('--tier <tier>', 'tier of the client')
+    .addOption(new Option('--client-token <token>', 'client token, when nodes require one [env RL_CLIENT_TOKEN]').default(env['RL_CLIENT_TOKEN'], 'from RL_CLIENT_TOKEN'));
+  check.action(
+    act(async (ctx) => {
+      const o = check.opts<{ key: string; resource?: string; cost?: number; tier?: string; clientToken?: string }>();
+      return checkCommand(ctx, { key: o.key, resource: o.resource, cost: o.cost, tier: o.tier, clientToken: o.clientToken });
+    }),
+  );
+
+  const top = program
+    .command('top')
+    .description('live view of checks per second, latency and leaders across the cluster')
+    .option('--interval <ms>', 'refresh interval', integer(100, '--interval'), 1000)
+    .option('--iterations <n>', 'stop after this many refreshes', integer(1, '--iterations'));
+  top.action(
+    act(async (ctx) => {
+      const o = top.opts<{ interval: number; iterations?: number }>();
+      return runTop({ endpoint: ctx.endpoint.name, token: ctx.token, intervalMs: o.interval, ...(o.iterations === undefined ? {} : { iterations: o.iterations }), json: ctx.json });
+    }),
+  );
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are not errors; everything else commander rejects is a usage error (it printed why).
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return EXIT_OK;
+      if (err.code === 'commander.executeSubCommandAsync') return EXIT_FAILURE;
+      return EXIT_USAGE;
+    }
+    const e = err instanceof CliError ? err : new CliError(EXIT_FAILURE, `unexpected error: ${err instanceof Error ? err.message : String(err)}`, { code: 'RLCTL_INTERNAL' });
+    if (json) io.out(`${JSON.stringify({ error: { message: e.message, ...e.details } }, null, 2)}\n`);
+    else io.err([`rlctl: ${e.message}`, ...e.lines].join('\n') + '\n');
+    return e.exitCode;
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * The admin HTTP API of a node: read, validate, write and explain the replicated
+ * configuration, and move group leadership. Every route needs `Authorization: Bearer
+ * <admin token>` (401 without one, 403 when wrong or when the node runs without an admin
+ * token). Writes go through the meta group and answer once applied on this node.
+ *
+ *   GET  /v1/config                         current version and document (ETag: "<version>")
+ *   PUT  /v1/config                         YAML or JSON body; optional If-Match: "<version>"
+ *   POST /v1/config/validate                dry run: every issue, or what would change
+ *   GET  /v1/config/explain?key=&resource=&tier=
+ *   POST /v1/admin/leader-transfer          { "group": 3, "node": "n2" }
+ */
+import type uws from 'uWebSockets.js';
+import type { ConfigDocument, ConfigFormat } from '../../../cluster/meta/index.js';
+import type { CompiledConfig, ConfigIssue, Explanation } from '../../config/index.js';
+import { RateLimiterError } from '../../protocol/errors.js';
+import { checkBearer } from '../meta/auth.js';
+import type { ApplyResult, TransferResult, ValidateResult } from '../meta/meta-service.js';
+import { STATUS, readBody, sendJson, toWireError, type ApiLogger, type Liveness, type RouteModule } from './http.js';
+
+/** What the admin routes need from the node (MetaService implements it). */
+export interface AdminApi {
+  served(): { readonly version: number; readonly config: CompiledConfig };
+  document(): ConfigDocument | null;
+  validate(text: string, format: ConfigFormat): ValidateResult;
+  applyConfig(text: string, format: ConfigFormat, ifMatch: number | null): Promise<ApplyResult>;
+  explain(key: string, resource: string, tier: string | undefined): { version: number; explanation: Explanation; text: string };
+  transferLeader(groupId: number, to: string): Promise<TransferResult>;
+}
+
+export interface AdminRoutesDeps {
+  readonly admin: AdminApi;
+  /** Undefined: the admin API answers 403 to everyone. */
+  readonly adminToken: string | undefined;
+  readonly logger: ApiLogger | null;
+  /**
+   * Largest configuration body. 1 MiB holds ~10,000 client overrides; the meta group
+   * itself accepts up to 4 MiB (CONFIG_TEXT_BYTES_MAX). [1 MiB]
+   */
+  readonly configBytesMax?: number;
+}
+
+/** Answers an error with its status and, where they help, its details (issues, current version). */
+function sendFailure(res: uws.HttpResponse, err: unknown, logger: ApiLogger | null): void {
+  const wire = toWireError(err, logger);
+  const extra: Record<string, unknown> = {};
+  if (err instanceof RateLimiterError) {
+    const issues = err.details?.['issues'];
+    if (Array.isArray(issues)) extra['issues'] = (issues as ConfigIssue[]).map((i) => ({ path: i.path, message: i.message }));
+    const currentVersion = err.details?.['currentVersion'];
+    if (typeof currentVersion === 'number') extra['currentVersion'] = currentVersion;
+  }
+  const status = STATUS[wire.code];
+  sendJson(res, status, { error: { ...wire, ...extra } }, status.startsWith('503') ? { 'Retry-After': '1' } : {});
+}
+
+/** `"3"`, `3`, `W/"3"` → 3; `*` → null (any version); anything else → undefined (bad header). */
+export function parseIfMatch(header: string): number | null | undefined {
+  const h = header.trim();
+  if (h === '') return null;
+  if (h === '*') return null;
+  const m = /^(?:W\/)?"?(\d{1,15})"?$/.exec(h);
+  return m === null ? undefined : Number(m[1]);
+}
+
+function formatOf(contentType: string): ConfigFormat {
+  return /\bjson\b/i.test(contentType) ? 'json' : 'yaml';
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function adminRoutes(deps: AdminRoutesDeps): RouteModule {
+  const { admin, logger } = deps;
+  const bodyMax = deps.configBytesMax ?? 1024 * 1024;
+
+  /** Checks the token (synchronously: uWS request objects die with the handler); answers and returns false on failure. */
+  const authorized = (res: uws.HttpResponse, req: uws.HttpRequest): boolean => {
+    const err = checkBearer(req.getHeader('authorization'), deps.adminToken, 'admin');
+    if (err === null) return true;
+    sendFailure(res, err, logger);
+    return false;
+  };
+
+  /** Reads a UTF-8 body, then runs `work` and answers with its result. */
+  const withText = (res: uws.HttpResponse, work: (text: string, live: Liveness) => Promise<{ status: string; body: unknown }> | { status: string; body: unknown }): void => {
+    readBody(res, bodyMax, (raw, live) => {
+      let text: string;
+      try {
+        text = utf8.decode(raw);
+      } catch {
+        if (!live.aborted) sendFailure(res, new RateLimiterError('RL_ERR_BAD_REQUEST', 'body is not valid UTF-8'), logger);
+        return;
+      }
+      let out: Promise<{ status: string; body: unknown }>;
+      try {
+        out = Promise.resolve(work(text, live));
+      } catch (err) {
+        out = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+      out.then(
+        (r) => {
+          if (!live.aborted) res.cork(() => sendJson(res, r.status, r.body));
+        },
+        (err: unknown) => {
+          if (!live.aborted) res.cork(() => sendFailure(res, err, logger));
+        },
+      );
+    });
+  };
+
+  return (app: uws.TemplatedApp): void => {
+    app.get('/v1/config', (res, req) => {
+      if (!authorized(res, req)) return;
+      const doc = admin.document();
+      if (doc === null) {
+        sendFailure(res, new RateLimiterError('RL_ERR_UNAVAILABLE', 'this node has not applied a replicated configuration yet (group 0 is seeding or catching up)'), logger);
+        return;
+      }
+      sendJson(res, '200 OK', { version: doc.version, format: doc.format, text: doc.text, index: doc.index, ruleCount: admin.served().config.rules.length }, { ETag: `"${doc.version}"` });
+    });
+
+    app.put('/v1/config', (res, req) => {
+      if (!authorized(res, req)) return;
+      const format = formatOf(req.getHeader('content-type'));
+      const ifMatch = parseIfMatch(req.getHeader('if-match'));
+      if (ifMatch === undefined) {
+        sendFailure(res, new RateLimiterError('RL_ERR_BAD_REQUEST', `If-Match must be a configuration version such as "3" (got ${JSON.stringify(req.getHeader('if-match'))})`), logger);
+        return;
+      }
+      withText(res, async (text) => {
+        const r = await admin.applyConfig(text, format, ifMatch);
+        return {
+          status: '200 OK',
+          body: { version: r.version, index: r.index, added: r.changes.added, removed: r.changes.removed, changed: r.changes.changed, resets: r.changes.resets },
+        };
+      });
+    });
+
+    app.post('/v1/config/validate', (res, req) => {
+      if (!authorized(res, req)) return;
+      const format = formatOf(req.getHeader('content-type'));
+      withText(res, (text) => {
+        const v = admin.validate(text, format);
+        if (!v.ok) return { status: '200 OK', body: { valid: false, issues: v.issues.map((i) => ({ path: i.path, message: i.message })) } };
+        const c = v.changes;
+        return {
+          status: '200 OK',
+          body: { valid: true, ruleCount: v.ruleCount, currentVersion: admin.served().version, added: c.added, removed: c.removed, changed: c.changed, resets: c.resets },
+        };
+      });
+    });
+
+    app.get('/v1/config/explain', (res, req) => {
+      if (!authorized(res, req)) return;
+      const key = req.getQuery('key') ?? '';
+      const resource = req.getQuery('resource') ?? '';
+      const tierRaw = req.getQuery('tier');
+      if (key === '' || resource === '') {
+        sendFailure(res, new RateLimiterError('RL_ERR_BAD_REQUEST', 'explain needs ?key=<client key>&resource=<resource> (and optionally &tier=<tier>)'), logger);
+        return;
+      }
+      try {
+        const e = admin.explain(key, resource, tierRaw === undefined || tierRaw === '' ? undefined : tierRaw);
+        sendJson(res, '200 OK', { version: e.version, ...e.explanation, text: e.text });
+      } catch (err) {
+        sendFailure(res, err, logger);
+      }
+    });
+
+    app.post('/v1/admin/leader-transfer', (res, req) => {
+      if (!authorized(res, req)) return;
+      withText(res, async (text) => {
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          throw new RateLimiterError('RL_ERR_BAD_REQUEST', 'body is not valid JSON');
+        }
+        const b = body as { group?: unknown; node?: unknown } | null;
+        if (typeof b !== 'object' || b === null || !Number.isSafeInteger(b.group) || (b.group as number) < 0 || typeof b.node !== 'string' || b.node === '') {
+          throw new RateLimiterError('RL_ERR_BAD_REQUEST', 'body must be { "group": <group id, 0 for meta>, "node": "<node id>" }');
+        }
+        const r = await admin.transferLeader(b.group as number, b.node);
+        return { status: '202 Accepted', body: r };
+      });
+    });
+  };
+}
