@@ -17,7 +17,7 @@ import type { CheckInput, CheckOutput } from '../protocol/check.js';
 import { RateLimiterError } from '../protocol/errors.js';
 import { SLOT_COUNT, slotOf } from '../protocol/slot.js';
 import { ApiServer } from './api/server.js';
-import type { CheckService } from './api/service.js';
+import { PendingAnswer, answerValue, type CheckAnswer, type CheckService } from './api/service.js';
 import { NodeCheckService } from './check-service.js';
 import { CLOCK_CHANNEL, ClockSkewMonitor } from './clock-skew.js';
 import { FORWARD_CHANNEL, Forwarder } from './forwarder.js';
@@ -122,24 +122,45 @@ export class RlNode {
     void skewGauge;
     const allowedCount = checks.labels({ decision: 'allowed' });
     const deniedCount = checks.labels({ decision: 'denied' });
-    const onAnswer = (out: CheckOutput): CheckOutput => {
+    // Every check passes here once per hop (hops 0: from a client of this node). `answered`
+    // or `failed` runs exactly once per check, when its answer is known; for a check
+    // waiting on its Raft batch that is when the batch settles (a listener, no promise).
+    const answered = (out: CheckOutput): void => {
       (out.allowed ? allowedCount : deniedCount).inc();
+    };
+    const failed = (err: unknown): void => {
+      errors.inc({ code: err instanceof RateLimiterError ? err.code : 'internal' });
+    };
+    const counted = (input: CheckInput, hops: number): CheckAnswer => {
+      let out: CheckAnswer;
+      try {
+        out = serve(input, hops);
+      } catch (err) {
+        failed(err);
+        throw err;
+      }
+      if (out instanceof PendingAnswer) {
+        const pending = out;
+        pending.batch.onSettled((err) => (err === null ? answered(pending.output) : failed(err)));
+        return pending;
+      }
+      if (out instanceof Promise) {
+        return out.then(
+          (o) => {
+            answered(o);
+            return o;
+          },
+          (err: unknown) => {
+            failed(err);
+            throw err;
+          },
+        );
+      }
+      answered(out);
       return out;
     };
-    const onError = (err: unknown): never => {
-      errors.inc({ code: err instanceof RateLimiterError ? err.code : 'internal' });
-      throw err;
-    };
-    const counted = (input: CheckInput, hops: number): CheckOutput | Promise<CheckOutput> => {
-      try {
-        const out = serve(input, hops);
-        return out instanceof Promise ? out.then(onAnswer, onError) : onAnswer(out);
-      } catch (err) {
-        return onError(err);
-      }
-    };
     // A group not hosted here is reached through one of its replicas, which forwards to its leader.
-    const serve = (input: CheckInput, hops: number): CheckOutput | Promise<CheckOutput> => {
+    const serve = (input: CheckInput, hops: number): CheckAnswer => {
       const groupId = placement.slots.groupOf(slotOf(input.key));
       if (host.hosts(groupId)) return service.check(input, hops);
       if (hops > 0 || forwarder === null) throw new RateLimiterError('RL_ERR_UNAVAILABLE', `group ${groupId} is not hosted here`);
@@ -149,7 +170,7 @@ export class RlNode {
     };
     forwarder = new Forwarder(
       { send, onMessage: () => undefined },
-      async (check, hops) => counted(check, hops),
+      async (check, hops) => answerValue(counted(check, hops)),
       {},
       (to) => transport.peerState(to) === 'connected',
     );

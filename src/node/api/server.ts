@@ -11,7 +11,7 @@ import { RateLimiterError } from '../../protocol/errors.js';
 import { BATCH_CHECKS_MAX, HTTP_BODY_BYTES_MAX } from '../../protocol/limits.js';
 import { decodeRequestFrame, encodeReplyFrame, type WireError, type WireReply } from '../../protocol/ws.js';
 import { readJsonBody, sendError, sendJson, toWireError, type ApiLogger, type Liveness, type RouteModule } from './http.js';
-import type { CheckService } from './service.js';
+import { PendingAnswer, answerValue, type BatchWait, type CheckAnswer, type CheckService } from './service.js';
 
 export type { ApiLogger } from './http.js';
 
@@ -39,12 +39,19 @@ export interface ApiServerDeps {
 
 const OPTION_NAMES: ReadonlySet<string> = new Set(['host', 'port', 'bodyBytesMax', 'wsFrameBytesMax', 'wsBackpressureBytesMax']);
 
+/** The checks of one WebSocket frame that wait on the same Raft batch. */
+interface PendingReplies {
+  readonly batch: BatchWait;
+  readonly ids: number[];
+  readonly outputs: CheckOutput[];
+}
+
 type Outcome = { readonly ok: true; readonly output: CheckOutput } | { readonly ok: false; readonly error: WireError };
 
 /** Runs one check; the outcome itself when the service answered at once, else a promise of it. Never throws. */
 function runCheck(service: CheckService, input: CheckInput, logger: ApiLogger | null): Outcome | Promise<Outcome> {
   try {
-    const r = service.check(input);
+    const r = answerValue(service.check(input));
     if (!(r instanceof Promise)) return { ok: true, output: r };
     return r.then(
       (output): Outcome => ({ ok: true, output }),
@@ -226,22 +233,64 @@ export class ApiServer {
       this.wsSend(ws, [{ id: 0, ok: false, error: { code: 'RL_ERR_BAD_REQUEST', message: frame.message } }]);
       return;
     }
-    // Answers known at once go out in this turn's reply frame; the rest follow in one
-    // frame when all of them are in (a frame's checks usually share one Raft batch).
+    // Answers known at once go out in this turn's reply frame; checks waiting on a Raft
+    // batch go out in one frame per batch when it settles (a frame's checks usually share
+    // one or a few batches); forwarded checks in one frame when all of them are in.
     const now: WireReply[] = [];
-    const later: Promise<WireReply>[] = [];
+    const batches: PendingReplies[] = [];
+    let later: Promise<WireReply>[] | null = null;
     for (const [id, check] of frame.checks) {
       const v = validateCheck(check, `check ${id}`);
       if (!v.ok) {
         now.push({ id, ok: false, error: { code: 'RL_ERR_BAD_REQUEST', message: v.message } });
         continue;
       }
-      const o = runCheck(this.deps.service, v.value, this.deps.logger);
-      if (o instanceof Promise) later.push(o.then((r): WireReply => (r.ok ? { id, ok: true, output: toCheckOutput(r.output) } : { id, ok: false, error: r.error })));
-      else now.push(o.ok ? { id, ok: true, output: toCheckOutput(o.output) } : { id, ok: false, error: o.error });
+      let r: CheckAnswer;
+      try {
+        r = this.deps.service.check(v.value);
+      } catch (err) {
+        now.push({ id, ok: false, error: toWireError(err, this.deps.logger) });
+        continue;
+      }
+      if (r instanceof PendingAnswer) {
+        let group: PendingReplies | undefined;
+        for (const b of batches) {
+          if (b.batch === r.batch) {
+            group = b;
+            break;
+          }
+        }
+        if (group === undefined) {
+          group = { batch: r.batch, ids: [], outputs: [] };
+          batches.push(group);
+        }
+        group.ids.push(id);
+        group.outputs.push(r.output);
+      } else if (r instanceof Promise) {
+        (later ??= []).push(
+          r.then(
+            (output): WireReply => ({ id, ok: true, output: toCheckOutput(output) }),
+            (err: unknown): WireReply => ({ id, ok: false, error: toWireError(err, this.deps.logger) }),
+          ),
+        );
+      } else {
+        now.push({ id, ok: true, output: toCheckOutput(r) });
+      }
     }
     if (now.length > 0) this.wsSend(ws, now);
-    if (later.length > 0) void Promise.all(later).then((all) => this.wsSend(ws, all));
+    for (const group of batches) {
+      group.batch.onSettled((err) => {
+        const replies: WireReply[] = new Array<WireReply>(group.ids.length);
+        if (err === null) {
+          for (let i = 0; i < group.ids.length; i++) replies[i] = { id: group.ids[i] as number, ok: true, output: toCheckOutput(group.outputs[i] as CheckOutput) };
+        } else {
+          const error = toWireError(err, this.deps.logger);
+          for (let i = 0; i < group.ids.length; i++) replies[i] = { id: group.ids[i] as number, ok: false, error };
+        }
+        this.wsSend(ws, replies);
+      });
+    }
+    if (later !== null) void Promise.all(later).then((all) => this.wsSend(ws, all));
   }
 
   private wsSend(ws: uws.WebSocket<unknown>, replies: readonly WireReply[]): void {

@@ -5,12 +5,40 @@
  */
 import type { CheckInput, CheckOutput } from '../../protocol/check.js';
 
+/** A batch of Raft mutations being committed: settles once (null: applied; else the error). */
+export interface BatchWait {
+  /** Calls `listener` once the batch settles (at once if it already has). */
+  onSettled(listener: (err: Error | null) => void): void;
+}
+
+/**
+ * An allowed `strict` check: `output` is its answer once `batch` is applied, or the
+ * batch's error if it fails. Every check of a Raft batch shares one `BatchWait`, so a
+ * frame of checks costs a listener per batch, not a promise per check.
+ */
+export class PendingAnswer {
+  constructor(
+    readonly batch: BatchWait,
+    readonly output: CheckOutput,
+  ) {}
+}
+
+/** What `check` gives back: the answer now, an answer waiting on its batch, or (forwarded checks) a promise. */
+export type CheckAnswer = CheckOutput | PendingAnswer | Promise<CheckOutput>;
+
+/** The answer as a value or a promise (for callers that await, such as the forwarder). */
+export function answerValue(a: CheckAnswer): CheckOutput | Promise<CheckOutput> {
+  if (!(a instanceof PendingAnswer)) return a;
+  return new Promise((resolve, reject) => a.batch.onSettled((err) => (err === null ? resolve(a.output) : reject(err))));
+}
+
 export interface CheckService {
   /**
-   * Decides one check: the answer itself when it is known at once, else a promise of it.
-   * Operating conditions throw (or reject with) a RateLimiterError.
+   * Decides one check: the answer itself when it is known at once, a `PendingAnswer`
+   * when it waits for its batch to commit, or a promise (forwarded checks). Operating
+   * conditions throw (or reject with, or settle the batch with) a RateLimiterError.
    */
-  check(input: CheckInput): CheckOutput | Promise<CheckOutput>;
+  check(input: CheckInput): CheckAnswer;
   /** The period of rule `rule` (for the RateLimit-Policy window), if it has one. */
   ruleWindowMs(rule: string): number | undefined;
   /** Joined and serving: `/readyz`. */
