@@ -6,7 +6,7 @@
  */
 import { DEFAULT_SLOTS_MAX, StateStore } from '../engine/store.js';
 import type { TimestampMs } from '../engine/types.js';
-import { decodeBatch, decodeSnapshotChunk, encodeSnapshotChunk, type DedupRecord, type Mutation } from './codec.js';
+import { decodeSnapshotChunk, encodeSnapshotChunk, readBatch, type BatchVisitor, type DedupRecord, type Mutation } from './codec.js';
 
 export interface ShardReplicaOptions {
   /** Bound on (key, resource) states; see StateStore. */
@@ -39,6 +39,10 @@ export class ShardReplica {
   private readonly dedupMax: number;
   private applied = 0;
   private clock = 0;
+  private readonly applier: BatchVisitor = {
+    mutation: (key, resource, shape, algorithm, expiresAtMs, a, b, c, concurrency) => this.store.setRaw(key, resource, shape, algorithm, expiresAtMs, a, b, c, concurrency),
+    dedup: (d) => this.remember(d),
+  };
 
   constructor(options: ShardReplicaOptions = {}) {
     this.store = new StateStore({ slotsMax: options.slotsMax ?? DEFAULT_SLOTS_MAX });
@@ -65,21 +69,19 @@ export class ShardReplica {
   }
 
   /**
-   * Applies the entry at `index`. Empty payloads (the leader's election no-op) only
-   * advance the index. Entries must come in order, each once.
-   * Returns the mutations applied, so a leader can retire its overlay.
+   * Applies the entry at `index`: every state straight from the bytes into the store (no
+   * object per mutation). Empty payloads (the leader's election no-op) only advance the
+   * index. Entries must come in order, each once. Returns the number of mutations.
    */
-  apply(index: number, data: Uint8Array): readonly Mutation[] {
+  apply(index: number, data: Uint8Array): number {
     if (index !== this.applied + 1) {
       throw new Error(`shard apply out of order: entry ${index} after ${this.applied}`);
     }
     this.applied = index;
-    if (data.byteLength === 0) return [];
-    const batch = decodeBatch(data);
-    if (batch.nowMs > this.clock) this.clock = batch.nowMs;
-    for (const m of batch.mutations) this.store.set(m.key, m.resource, m.shape, m.algorithm, m.state, m.expiresAtMs);
-    for (const d of batch.dedup) this.remember(d);
-    return batch.mutations;
+    if (data.byteLength === 0) return 0;
+    const { nowMs, mutationCount } = readBatch(data, this.applier);
+    if (nowMs > this.clock) this.clock = nowMs;
+    return mutationCount;
   }
 
   /** Marks entries up to `index` applied without payload (e.g. configuration entries). */
