@@ -109,12 +109,15 @@ describe('shard replica', () => {
     expect(replica.appliedIndex).toBe(1);
   });
 
-  it('sweep drops idle state once the group clock passes its expiry', () => {
-    const replica = new ShardReplica();
+  it('sweep drops idle state once the group clock passes its expiry plus the grace', () => {
+    const replica = new ShardReplica({ idleGraceMs: 10_000 });
     const leader = new ShardLeader(replica, CONFIG);
     leader.check(req('old'), T0);
     commit(leader, [replica]);
     leader.check(req('new'), T0 + 5_000);
+    commit(leader, [replica]);
+    expect(replica.sweep(1000)).toBe(0); // 'old' expired ~4.5 s ago: within the grace
+    leader.check(req('new'), T0 + 12_000);
     commit(leader, [replica]);
     expect(replica.sweep(1000)).toBe(1);
     expect([...replica.store.entries()].map((s) => s.key)).toEqual(['new']);
