@@ -142,6 +142,11 @@ export class StateStore implements StateAccess {
   setRaw(key: string, resource: string, shape: string, algorithm: AlgorithmName, expiresAtMs: TimestampMs, a: number, b: number, c: number, concurrency: ConcurrencyState | null): void {
     let slot = this.find(key, resource);
     if (slot === NO_SLOT) slot = this.allocateFor(key, resource);
+    this.setRawAt(slot, shape, algorithm, expiresAtMs, a, b, c, concurrency);
+  }
+
+  /** `setRaw` for a slot the caller knows holds (key, resource): a leader applying its own batch. */
+  setRawAt(slot: number, shape: string, algorithm: AlgorithmName, expiresAtMs: TimestampMs, a: number, b: number, c: number, concurrency: ConcurrencyState | null): void {
     this.shapes[slot] = shape;
     this.algorithms[slot] = algorithm;
     this.expires[slot] = expiresAtMs;
@@ -150,10 +155,9 @@ export class StateStore implements StateAccess {
     this.c[slot] = c;
     this.objects[slot] = concurrency;
     const p = this.pend;
-    if (p !== null && p.flag[slot] === 1 && p.shapes[slot] === shape && algorithm !== 'concurrency' && p.a[slot] === a && p.b[slot] === b && p.c[slot] === c) {
-      p.flag[slot] = 0;
-      p.count--;
-    } else if (p !== null && p.flag[slot] === 1 && algorithm === 'concurrency' && p.shapes[slot] === shape && sameConcurrency(p.objects[slot] ?? null, concurrency)) {
+    if (p === null || p.flag[slot] !== 1 || p.shapes[slot] !== shape) return;
+    const equal = algorithm === 'concurrency' ? sameConcurrency(p.objects[slot] ?? null, concurrency) : p.a[slot] === a && p.b[slot] === b && p.c[slot] === c;
+    if (equal) {
       p.flag[slot] = 0;
       p.count--;
     }

@@ -62,6 +62,19 @@ export interface SealedBatch {
   readonly mutationCount: number;
 }
 
+/** What a sealed batch wrote, kept so the leader can apply it by slot (see `applyOwn`). */
+interface SealedRecord {
+  readonly generation: number;
+  readonly nowMs: TimestampMs;
+  readonly slots: readonly number[];
+  readonly shapes: string[];
+  readonly algorithms: AlgorithmName[];
+  readonly objects: (ConcurrencyState | null)[];
+  /** Per mutation: expiresAtMs, a, b, c. */
+  readonly numbers: Float64Array;
+  readonly dedup: readonly DedupRecord[];
+}
+
 /**
  * Committed state below, this leader's pending (decided, uncommitted) states on top, in
  * the same slots of the replica's store (its pending layer): a decision costs one hash
@@ -100,6 +113,15 @@ export class ShardLeader {
   private resolver: RuleResolver;
   private readonly access: PendingAccess;
   private readonly encoder = new BatchEncoder();
+  /**
+   * What each sealed batch wrote, by its payload object: when the entry comes back
+   * committed on this leader, `applyOwn` sets the states by slot instead of decoding the
+   * bytes and looking every key up again. Valid for one leadership (`generation`): after a
+   * reset, slots may have been freed, so entries are decoded like any other.
+   */
+  private readonly sealedRecords = new WeakMap<Uint8Array, SealedRecord>();
+  private generation = 0;
+  private record: SealedRecord | null = null;
   private readonly addToBatch: Parameters<StateStore['visitPending']>[1];
   private readonly batchMutationsMax: number;
   private readonly dedupTtlMs: number;
@@ -116,7 +138,18 @@ export class ShardLeader {
   ) {
     this.resolver = resolver;
     this.access = new PendingAccess(replica.store);
-    this.addToBatch = (key, resource, shape, algorithm, expiresAtMs, a, b, c, concurrency) => this.encoder.add(key, resource, shape, algorithm, expiresAtMs, a, b, c, concurrency);
+    this.addToBatch = (key, resource, shape, algorithm, expiresAtMs, a, b, c, concurrency) => {
+      this.encoder.add(key, resource, shape, algorithm, expiresAtMs, a, b, c, concurrency);
+      const r = this.record as SealedRecord;
+      const i = r.shapes.length;
+      r.shapes.push(shape);
+      r.algorithms.push(algorithm);
+      r.objects.push(concurrency);
+      r.numbers[i * 4] = expiresAtMs;
+      r.numbers[i * 4 + 1] = a;
+      r.numbers[i * 4 + 2] = b;
+      r.numbers[i * 4 + 3] = c;
+    };
     this.batchMutationsMax = options.batchMutationsMax ?? DEFAULT_BATCH_MUTATIONS_MAX;
     this.dedupTtlMs = options.dedupTtlMs ?? DEFAULT_DEDUP_TTL_MS;
     if (!Number.isSafeInteger(this.batchMutationsMax) || this.batchMutationsMax < CHECK_RESOURCES_MAX) {
@@ -208,13 +241,54 @@ export class ShardLeader {
     if (slots.length === 0) return null;
     const store = this.replica.store;
     this.encoder.begin(this.clock);
+    const record: SealedRecord = {
+      generation: this.generation,
+      nowMs: this.clock,
+      slots,
+      shapes: [],
+      algorithms: [],
+      objects: [],
+      numbers: new Float64Array(slots.length * 4),
+      dedup: this.pendingDedup,
+    };
+    this.record = record;
     for (const slot of slots) store.visitPending(slot, this.addToBatch);
+    this.record = null;
     const data = this.encoder.finish(this.pendingDedup);
+    this.sealedRecords.set(data, record);
     const sealed = { seq: this.nextSeq++, data, mutationCount: slots.length };
     this.access.epoch++;
     this.access.batchSlots = [];
     this.pendingDedup = [];
     return sealed;
+  }
+
+  /**
+   * Applies committed entry `index` to the replica if it is a batch this leader sealed in
+   * its current leadership, by slot; returns the number of mutations, or -1 when the
+   * entry is not one of those (then apply it with `replica.apply`).
+   */
+  applyOwn(index: number, data: Uint8Array): number {
+    const r = this.sealedRecords.get(data);
+    if (r === undefined || r.generation !== this.generation) return -1;
+    this.sealedRecords.delete(data);
+    return this.replica.applyKnown(index, r.nowMs, r.dedup, (store) => {
+      const n = r.slots.length;
+      for (let i = 0; i < n; i++) {
+        const at = i * 4;
+        store.setRawAt(
+          r.slots[i] as number,
+          r.shapes[i] as string,
+          r.algorithms[i] as AlgorithmName,
+          r.numbers[at] as number,
+          r.numbers[at + 1] as number,
+          r.numbers[at + 2] as number,
+          r.numbers[at + 3] as number,
+          r.objects[i] ?? null,
+        );
+      }
+      return n;
+    });
   }
 
   /**
@@ -238,6 +312,7 @@ export class ShardLeader {
     this.replica.store.clearPending();
     this.access.batchSlots = [];
     this.access.epoch++;
+    this.generation++;
     this.pendingDedup = [];
     this.inflightDedup.clear();
   }

@@ -97,6 +97,22 @@ export class ShardReplica {
     return mutationCount;
   }
 
+  /**
+   * Applies entry `index` whose contents the caller holds already (a leader's own batch,
+   * recorded when it sealed it): `write` sets the states straight into the store's slots
+   * and returns how many; `nowMs` and `dedup` are the batch's. Same order rule as `apply`.
+   */
+  applyKnown(index: number, nowMs: TimestampMs, dedup: readonly DedupRecord[], write: (store: StateStore) => number): number {
+    if (index !== this.applied + 1) {
+      throw new Error(`shard apply out of order: entry ${index} after ${this.applied}`);
+    }
+    this.applied = index;
+    const n = write(this.store);
+    if (nowMs > this.clock) this.clock = nowMs;
+    for (const d of dedup) this.remember(d);
+    return n;
+  }
+
   /** Marks entries up to `index` applied without payload (e.g. configuration entries). */
   skip(index: number): void {
     if (index !== this.applied + 1) throw new Error(`shard skip out of order: entry ${index} after ${this.applied}`);

@@ -160,6 +160,27 @@ describe('shard leader pending layer', () => {
   });
 });
 
+describe('shard leader applying its own batches', () => {
+  it('applies a batch it sealed by slot, and decodes it instead once a reset voided its records', () => {
+    const replica = new ShardReplica();
+    const leader = new ShardLeader(replica, CONFIG);
+    leader.check(req('a'), T0);
+    const first = leader.seal();
+    leader.check(req('b'), T0);
+    const second = leader.seal();
+    if (first === null || second === null) throw new Error('expected two batches');
+    expect(leader.applyOwn(1, first.data)).toBe(1);
+    expect(leader.applyOwn(1, first.data)).toBe(-1); // applied once only
+    leader.reset(); // leadership lost: 'b' is uncommitted, its slot freed
+    expect(leader.applyOwn(2, second.data)).toBe(-1);
+    replica.apply(2, second.data); // the entry committed anyway, under the next leader
+    expect([...replica.store.entries()].map((e) => [e.key, e.state])).toEqual([
+      ['a', { tatMs: T0 + 500, tatFrac: 0 }],
+      ['b', { tatMs: T0 + 500, tatFrac: 0 }],
+    ]);
+  });
+});
+
 describe('shard codec', () => {
   it('round-trips a batch of every algorithm, with idempotency records and non-ASCII keys', () => {
     const batch = {
