@@ -84,6 +84,7 @@ export class StateStore implements StateAccess {
   private lastKey: string | null = null;
   private lastResource = '';
   private lastSlot = NO_SLOT;
+  private pend: PendingColumns | null = null;
 
   constructor(options: StateStoreOptions = { slotsMax: DEFAULT_SLOTS_MAX }) {
     if (!Number.isSafeInteger(options.slotsMax) || options.slotsMax < 1 || options.slotsMax > 2 ** 31 - 1) {
@@ -129,6 +130,139 @@ export class StateStore implements StateAccess {
     this.lastSlot = this.put(key, resource, shape, algorithm, state, expiresAtMs);
     this.lastKey = key;
     this.lastResource = resource;
+  }
+
+  /**
+   * Stores the state of (key, resource) given as numbers: `a`, `b`, `c` are, per
+   * algorithm, gcra (tatMs, tatFrac), fixed_window (windowStartMs, count), sliding_window
+   * (windowStartMs, count, prevCount); `concurrency` is the state object for that
+   * algorithm. The apply path of every replica: no state object is made. A pending state
+   * of the slot equal to the new committed one is resolved (see `setPending`).
+   */
+  setRaw(key: string, resource: string, shape: string, algorithm: AlgorithmName, expiresAtMs: TimestampMs, a: number, b: number, c: number, concurrency: ConcurrencyState | null): void {
+    let slot = this.find(key, resource);
+    if (slot === NO_SLOT) slot = this.allocateFor(key, resource);
+    this.setRawAt(slot, shape, algorithm, expiresAtMs, a, b, c, concurrency);
+  }
+
+  /** `setRaw` for a slot the caller knows holds (key, resource): a leader applying its own batch. */
+  setRawAt(slot: number, shape: string, algorithm: AlgorithmName, expiresAtMs: TimestampMs, a: number, b: number, c: number, concurrency: ConcurrencyState | null): void {
+    this.shapes[slot] = shape;
+    this.algorithms[slot] = algorithm;
+    this.expires[slot] = expiresAtMs;
+    this.a[slot] = a;
+    this.b[slot] = b;
+    this.c[slot] = c;
+    this.objects[slot] = concurrency;
+    const p = this.pend;
+    if (p === null || p.flag[slot] !== 1 || p.shapes[slot] !== shape) return;
+    const equal = algorithm === 'concurrency' ? sameConcurrency(p.objects[slot] ?? null, concurrency) : p.a[slot] === a && p.b[slot] === b && p.c[slot] === c;
+    if (equal) {
+      p.flag[slot] = 0;
+      p.count--;
+    }
+  }
+
+  // ---- Pending layer: a shard leader's decided but uncommitted states, in the same slots.
+
+  /**
+   * The state a leader decides against: the slot's pending state if it has one, else the
+   * committed state; undefined if neither was written by a rule of `shape`. One hash
+   * look-up; `setPending` right after for the same (key, resource) needs none.
+   */
+  getPending(key: string, resource: string, shape: string, algorithm: AlgorithmName): AlgorithmState | undefined {
+    const slot = this.find(key, resource);
+    this.lastKey = key;
+    this.lastResource = resource;
+    this.lastSlot = slot;
+    if (slot === NO_SLOT) return undefined;
+    const p = this.pend;
+    if (p !== null && p.flag[slot] === 1) return p.shapes[slot] === shape ? readColumns(algorithm, p.a, p.b, p.c, p.objects, slot) : undefined;
+    return this.shapes[slot] === shape ? this.read(slot, algorithm) : undefined;
+  }
+
+  /**
+   * Records a decided, not yet committed state of (key, resource); returns its slot. A key
+   * without committed state gets a slot marked absent (shape ''), invisible to `get`,
+   * `entries` and snapshots. The pending state shadows the committed one for
+   * `getPending` until `setRaw` commits an equal state, or `clearPending` drops it.
+   */
+  setPending(key: string, resource: string, shape: string, algorithm: AlgorithmName, state: AlgorithmState, expiresAtMs: TimestampMs): number {
+    let slot = key === this.lastKey && resource === this.lastResource ? this.lastSlot : this.find(key, resource);
+    if (slot === NO_SLOT) {
+      slot = this.allocateFor(key, resource);
+      this.shapes[slot] = '';
+      this.expires[slot] = 0;
+      this.objects[slot] = null;
+      this.lastKey = key;
+      this.lastResource = resource;
+      this.lastSlot = slot;
+    }
+    const p = this.pending();
+    p.shapes[slot] = shape;
+    p.algorithms[slot] = algorithm;
+    p.expires[slot] = expiresAtMs;
+    writeColumns(algorithm, state, p.a, p.b, p.c, p.objects, slot);
+    if (p.flag[slot] !== 1) {
+      p.flag[slot] = 1;
+      p.count++;
+      p.slots.push(slot);
+      if (p.slots.length > 2 * p.count + 1024) p.slots = p.slots.filter((x) => p.flag[x] === 1);
+    }
+    return slot;
+  }
+
+  /**
+   * Marks `slot` as carried by batch `seq`; true the first time per (slot, seq), so a
+   * batch carries each changed (key, resource) once, with its latest state.
+   */
+  joinBatch(slot: number, seq: number): boolean {
+    const p = this.pending();
+    if (p.batch[slot] === seq) return false;
+    p.batch[slot] = seq;
+    return true;
+  }
+
+  /** Slots with a pending state now. */
+  get pendingCount(): number {
+    return this.pend?.count ?? 0;
+  }
+
+  /** The pending state of `slot`, as the numbers `setRaw` takes, handed to `visit`. */
+  visitPending(slot: number, visit: (key: string, resource: string, shape: string, algorithm: AlgorithmName, expiresAtMs: TimestampMs, a: number, b: number, c: number, concurrency: ConcurrencyState | null) => void): void {
+    const p = this.pending();
+    const algorithm = p.algorithms[slot] as AlgorithmName;
+    visit(this.keys[slot] as string, this.resources[slot] as string, p.shapes[slot] as string, algorithm, p.expires[slot] as number, p.a[slot] as number, p.b[slot] as number, p.c[slot] as number, algorithm === 'concurrency' ? (p.objects[slot] as ConcurrencyState) : null);
+  }
+
+  /** Drops every pending state (leadership lost); slots that only held pending state are freed. */
+  clearPending(): void {
+    const p = this.pend;
+    if (p === null) return;
+    for (const slot of p.slots) {
+      if (p.flag[slot] !== 1) continue;
+      p.flag[slot] = 0;
+      p.objects[slot] = null;
+      const key = this.keys[slot];
+      if (this.shapes[slot] === '' && key !== null && key !== undefined) this.delete(key, this.resources[slot] as string);
+    }
+    p.slots = [];
+    p.count = 0;
+  }
+
+  private pending(): PendingColumns {
+    if (this.pend === null) this.pend = newPendingColumns(this.capacity);
+    return this.pend;
+  }
+
+  private allocateFor(key: string, resource: string): number {
+    const slot = this.allocate();
+    const head = this.index.get(key);
+    this.keys[slot] = key;
+    this.resources[slot] = resource;
+    this.next[slot] = head ?? NO_SLOT;
+    this.index.set(key, slot);
+    return slot;
   }
 
   /** `stateShape` of the rule that wrote the slot. */
@@ -188,14 +322,7 @@ export class StateStore implements StateAccess {
   /** Stores the state of (key, resource), in its slot or a new one. Returns the slot. */
   put(key: string, resource: string, shape: string, algorithm: AlgorithmName, state: AlgorithmState, expiresAtMs: TimestampMs): number {
     let slot = this.find(key, resource);
-    if (slot === NO_SLOT) {
-      slot = this.allocate();
-      const head = this.index.get(key);
-      this.keys[slot] = key;
-      this.resources[slot] = resource;
-      this.next[slot] = head ?? NO_SLOT;
-      this.index.set(key, slot);
-    }
+    if (slot === NO_SLOT) slot = this.allocateFor(key, resource);
     if (algorithm !== 'concurrency') this.objects[slot] = null;
     this.write(slot, shape, algorithm, state, expiresAtMs);
     return slot;
@@ -232,6 +359,7 @@ export class StateStore implements StateAccess {
       const slot = this.sweepSlot++;
       const key = this.keys[slot];
       if (key === null || key === undefined || (this.expires[slot] as number) > nowMs) continue;
+      if (this.pend !== null && this.pend.flag[slot] === 1) continue; // a leader's decision in flight
       if (this.delete(key, this.resources[slot] as string)) dropped++;
     }
     return dropped;
@@ -248,6 +376,7 @@ export class StateStore implements StateAccess {
     this.index.clear();
     this.used = 0;
     this.lastKey = null;
+    if (this.pend !== null) this.pend = newPendingColumns(this.capacity);
     this.sweepSlot = 0;
   }
 
@@ -255,7 +384,7 @@ export class StateStore implements StateAccess {
   *entries(): IterableIterator<StoredState> {
     for (let slot = 0; slot < this.highWater; slot++) {
       const key = this.keys[slot];
-      if (key === null || key === undefined) continue;
+      if (key === null || key === undefined || this.shapes[slot] === '') continue; // '' : pending only, nothing committed
       const algorithm = this.algorithms[slot] as AlgorithmName;
       yield {
         key,
@@ -274,6 +403,10 @@ export class StateStore implements StateAccess {
     else this.index.delete(key);
     this.keys[slot] = null;
     this.objects[slot] = null;
+    if (this.pend !== null && this.pend.flag[slot] === 1) {
+      this.pend.flag[slot] = 0;
+      this.pend.count--;
+    }
     if (slot === this.lastSlot) this.lastKey = null;
     this.next[slot] = this.freeHead;
     this.freeHead = slot;
@@ -310,6 +443,7 @@ export class StateStore implements StateAccess {
     const next = new Int32Array(capacity).fill(NO_SLOT);
     next.set(this.next);
     this.next = next;
+    if (this.pend !== null) this.pend = growPendingColumns(this.pend, capacity);
     for (let i = this.capacity; i < capacity; i++) {
       this.keys.push(null);
       this.resources.push('');
@@ -319,4 +453,115 @@ export class StateStore implements StateAccess {
     }
     this.capacity = capacity;
   }
+}
+
+/** The pending layer's columns, parallel to the store's; allocated on a leader's first decision. */
+interface PendingColumns {
+  flag: Uint8Array<ArrayBuffer>;
+  /** Seq of the last batch that carries the slot (`joinBatch`). */
+  batch: Float64Array<ArrayBuffer>;
+  shapes: string[];
+  algorithms: AlgorithmName[];
+  a: Float64Array<ArrayBuffer>;
+  b: Float64Array<ArrayBuffer>;
+  c: Float64Array<ArrayBuffer>;
+  expires: Float64Array<ArrayBuffer>;
+  objects: (ConcurrencyState | null)[];
+  /** Slots flagged since the last compaction (may hold resolved ones; see setPending). */
+  slots: number[];
+  count: number;
+}
+
+function newPendingColumns(capacity: number): PendingColumns {
+  return {
+    flag: new Uint8Array(capacity),
+    batch: new Float64Array(capacity),
+    shapes: new Array<string>(capacity).fill(''),
+    algorithms: new Array<AlgorithmName>(capacity).fill('gcra'),
+    a: new Float64Array(capacity),
+    b: new Float64Array(capacity),
+    c: new Float64Array(capacity),
+    expires: new Float64Array(capacity),
+    objects: new Array<ConcurrencyState | null>(capacity).fill(null),
+    slots: [],
+    count: 0,
+  };
+}
+
+function growPendingColumns(p: PendingColumns, capacity: number): PendingColumns {
+  const n = newPendingColumns(capacity);
+  n.flag.set(p.flag);
+  n.batch.set(p.batch);
+  n.a.set(p.a);
+  n.b.set(p.b);
+  n.c.set(p.c);
+  n.expires.set(p.expires);
+  for (let i = 0; i < p.shapes.length; i++) {
+    n.shapes[i] = p.shapes[i] as string;
+    n.algorithms[i] = p.algorithms[i] as AlgorithmName;
+    n.objects[i] = p.objects[i] ?? null;
+  }
+  n.slots = p.slots;
+  n.count = p.count;
+  return n;
+}
+
+function readColumns(algorithm: AlgorithmName, a: Float64Array, b: Float64Array, c: Float64Array, objects: readonly (ConcurrencyState | null)[], slot: number): AlgorithmState {
+  switch (algorithm) {
+    case 'gcra':
+      return { tatMs: a[slot] as number, tatFrac: b[slot] as number } satisfies GcraState;
+    case 'fixed_window':
+      return { windowStartMs: a[slot] as number, count: b[slot] as number } satisfies FixedWindowState;
+    case 'sliding_window':
+      return { windowStartMs: a[slot] as number, count: b[slot] as number, prevCount: c[slot] as number } satisfies SlidingWindowState;
+    case 'concurrency':
+      return objects[slot] as ConcurrencyState;
+  }
+}
+
+function writeColumns(algorithm: AlgorithmName, state: AlgorithmState, a: Float64Array, b: Float64Array, c: Float64Array, objects: (ConcurrencyState | null)[], slot: number): void {
+  switch (algorithm) {
+    case 'gcra': {
+      const s = state as GcraState;
+      a[slot] = s.tatMs;
+      b[slot] = s.tatFrac;
+      c[slot] = 0;
+      objects[slot] = null;
+      return;
+    }
+    case 'fixed_window': {
+      const s = state as FixedWindowState;
+      a[slot] = s.windowStartMs;
+      b[slot] = s.count;
+      c[slot] = 0;
+      objects[slot] = null;
+      return;
+    }
+    case 'sliding_window': {
+      const s = state as SlidingWindowState;
+      a[slot] = s.windowStartMs;
+      b[slot] = s.count;
+      c[slot] = s.prevCount;
+      objects[slot] = null;
+      return;
+    }
+    case 'concurrency':
+      a[slot] = 0;
+      b[slot] = 0;
+      c[slot] = 0;
+      objects[slot] = state as ConcurrencyState;
+      return;
+  }
+}
+
+function sameConcurrency(x: ConcurrencyState | null, y: ConcurrencyState | null): boolean {
+  if (x === null || y === null) return x === y;
+  return (
+    x.nextSeq === y.nextSeq &&
+    x.leases.length === y.leases.length &&
+    x.leases.every((l, i) => {
+      const m = y.leases[i];
+      return m !== undefined && l.id === m.id && l.expiresAtMs === m.expiresAtMs && l.units === m.units;
+    })
+  );
 }

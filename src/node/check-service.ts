@@ -151,10 +151,7 @@ export class NodeCheckService {
       return this.elsewhere(groupId, input, hops + 1);
     }
     if (g.machine.leader.batchFull) this.flush(groupId, g);
-    const { result, batchSeq } = g.machine.leader.check(
-      { key: input.key, resources: input.resources, cost: input.cost, tier: input.tier, idempotencyId: input.idempotencyId },
-      this.clock.wallNowMs(),
-    );
+    const { result, batchSeq } = g.machine.leader.check(input, this.clock.wallNowMs());
     this.counters.decided++;
     if (batchSeq === null) return toCheckOutput(result);
     const wait = this.batchWaiter(groupId, g, batchSeq);

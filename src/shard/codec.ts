@@ -4,11 +4,23 @@
  * checks changed, plus the idempotency records of those checks. Replicas set states;
  * they never re-run decisions, so applying is O(mutations) and needs no clock.
  *
- * Encoded with msgpackr as positional arrays (no field names on the wire), behind a
- * format version, and validated on decode: a payload that does not match is a broken
- * invariant (the log is checksummed below us), reported with the offending field.
+ * Format 2 (written since 2026-11-28) is a flat binary layout read and written without
+ * intermediate objects (src/shard/binary.ts); format 1, msgpackr positional arrays, is
+ * still read, so logs and snapshots written before stay valid. Both are validated on
+ * decode: a payload that does not match is a broken invariant (the log is checksummed
+ * below us), reported with the offending field.
+ *
+ * Format 2, little-endian:
+ *   u8 2 | f64 nowMs | u32 mutations | u32 offset of the string table
+ *   per mutation: str key | u16 resource | u16 shape (string-table indexes) | u8 algorithm
+ *                 | f64 expiresAtMs | state (gcra, fixed: 2 f64; sliding: 3 f64;
+ *                 concurrency: f64 nextSeq, u16 leases, per lease str id, f64 expiresAtMs, f64 units)
+ *   u32 dedup records, each: str id | f64 expiresAtMs | u8 allowed | f64 limit | f64 remaining
+ *                 | f64 resetMs | f64 retryAfterMs | str rule | u8 hasLease [| str leaseId]
+ *   string table: u16 count, then each str (resources and shapes, each once per batch)
  */
 import { Packr } from 'msgpackr';
+import { ByteReader, ByteWriter, ShortRead } from './binary.js';
 import type { AlgorithmState } from '../engine/algorithm.js';
 import type { ConcurrencyState, Lease } from '../engine/concurrency.js';
 import type { FixedWindowState } from '../engine/fixed-window.js';
@@ -16,7 +28,10 @@ import type { GcraState } from '../engine/gcra.js';
 import type { SlidingWindowState } from '../engine/sliding-window.js';
 import type { AlgorithmName, TimestampMs } from '../engine/types.js';
 
-export const SHARD_FORMAT_VERSION = 1;
+/** The format written. */
+export const SHARD_FORMAT_VERSION = 2;
+/** The msgpack format of the first version, still read. */
+const LEGACY_FORMAT_VERSION = 1;
 
 /** The new state of one (key, resource), as a batch carries it. */
 export interface Mutation {
@@ -147,13 +162,12 @@ function dedupFromWire(v: unknown, where: string): DedupRecord {
   };
 }
 
-/** Encodes a batch as one Raft entry payload. */
-export function encodeBatch(batch: ShardBatch): Uint8Array {
-  return packr.pack([SHARD_FORMAT_VERSION, batch.nowMs, batch.mutations.map(mutationToWire), batch.dedup.map(dedupToWire)]);
+/** Format 1 (msgpack), as written before format 2; kept for tests of the reader. */
+export function encodeLegacyBatch(batch: ShardBatch): Uint8Array {
+  return packr.pack([LEGACY_FORMAT_VERSION, batch.nowMs, batch.mutations.map(mutationToWire), batch.dedup.map(dedupToWire)]);
 }
 
-/** Decodes a Raft entry payload; throws CodecError naming the field that does not match. */
-export function decodeBatch(bytes: Uint8Array): ShardBatch {
+function decodeLegacyBatch(bytes: Uint8Array): ShardBatch {
   let top: unknown;
   try {
     top = packr.unpack(bytes);
@@ -161,12 +175,284 @@ export function decodeBatch(bytes: Uint8Array): ShardBatch {
     throw new CodecError('batch is not valid msgpack', { cause: err });
   }
   const w = arr(top, 'batch');
-  if (w[0] !== SHARD_FORMAT_VERSION) throw new CodecError(`batch format version ${String(w[0])} is not supported (this build reads ${SHARD_FORMAT_VERSION})`);
+  if (w[0] !== LEGACY_FORMAT_VERSION) throw new CodecError(`batch format version ${String(w[0])} is not supported (this build reads ${LEGACY_FORMAT_VERSION} and ${SHARD_FORMAT_VERSION})`);
   return {
     nowMs: num(w[1], 'batch.nowMs'),
     mutations: arr(w[2], 'batch.mutations').map((m, i) => mutationFromWire(m, `batch.mutations[${i}]`)),
     dedup: arr(w[3], 'batch.dedup').map((d, i) => dedupFromWire(d, `batch.dedup[${i}]`)),
   };
+}
+
+/** Receives a batch's contents as it is read, without an object per mutation. */
+export interface BatchVisitor {
+  /** One mutation; `a`, `b`, `c` are the state numbers (see StateStore.setRaw), `leases` only for concurrency. */
+  mutation(key: string, resource: string, shape: string, algorithm: AlgorithmName, expiresAtMs: TimestampMs, a: number, b: number, c: number, concurrency: ConcurrencyState | null): void;
+  dedup(record: DedupRecord): void;
+}
+
+const ALGORITHM_INDEX: Readonly<Record<AlgorithmName, number>> = { gcra: 0, sliding_window: 1, fixed_window: 2, concurrency: 3 };
+
+/**
+ * Writes one batch in format 2: `begin`, then `add` per mutation, then `finish` with the
+ * batch's idempotency records. Reusable: `begin` starts over.
+ */
+export class BatchEncoder {
+  private readonly w = new ByteWriter(64 * 1024);
+  private readonly table = new Map<string, number>();
+  private readonly strings: string[] = [];
+  private count = 0;
+
+  begin(nowMs: TimestampMs): void {
+    this.w.pos = 0;
+    this.table.clear();
+    this.strings.length = 0;
+    this.count = 0;
+    this.w.u8(SHARD_FORMAT_VERSION);
+    this.w.f64(nowMs);
+    this.w.u32(0); // mutation count, set by finish
+    this.w.u32(0); // string-table offset, set by finish
+  }
+
+  private index(s: string): number {
+    let i = this.table.get(s);
+    if (i === undefined) {
+      i = this.strings.length;
+      if (i > 0xffff) throw new RangeError('a batch names at most 65,536 distinct resources and shapes');
+      this.strings.push(s);
+      this.table.set(s, i);
+    }
+    return i;
+  }
+
+  /** Adds a mutation with its state as numbers (`concurrency` for that algorithm). */
+  add(key: string, resource: string, shape: string, algorithm: AlgorithmName, expiresAtMs: TimestampMs, a: number, b: number, c: number, concurrency: ConcurrencyState | null): void {
+    const w = this.w;
+    w.str(key);
+    w.u16(this.index(resource));
+    w.u16(this.index(shape));
+    w.u8(ALGORITHM_INDEX[algorithm]);
+    w.f64(expiresAtMs);
+    switch (algorithm) {
+      case 'gcra':
+      case 'fixed_window':
+        w.f64(a);
+        w.f64(b);
+        break;
+      case 'sliding_window':
+        w.f64(a);
+        w.f64(b);
+        w.f64(c);
+        break;
+      case 'concurrency': {
+        const s = concurrency as ConcurrencyState;
+        if (s.leases.length > 0xffff) throw new RangeError('a concurrency state holds at most 65,535 leases');
+        w.f64(s.nextSeq);
+        w.u16(s.leases.length);
+        for (const l of s.leases) {
+          w.str(l.id);
+          w.f64(l.expiresAtMs);
+          w.f64(l.units);
+        }
+        break;
+      }
+    }
+    this.count++;
+  }
+
+  /** Adds a mutation given as an object. */
+  addMutation(m: Mutation): void {
+    switch (m.algorithm) {
+      case 'gcra': {
+        const s = m.state as GcraState;
+        this.add(m.key, m.resource, m.shape, m.algorithm, m.expiresAtMs, s.tatMs, s.tatFrac, 0, null);
+        return;
+      }
+      case 'fixed_window': {
+        const s = m.state as FixedWindowState;
+        this.add(m.key, m.resource, m.shape, m.algorithm, m.expiresAtMs, s.windowStartMs, s.count, 0, null);
+        return;
+      }
+      case 'sliding_window': {
+        const s = m.state as SlidingWindowState;
+        this.add(m.key, m.resource, m.shape, m.algorithm, m.expiresAtMs, s.windowStartMs, s.count, s.prevCount, null);
+        return;
+      }
+      case 'concurrency':
+        this.add(m.key, m.resource, m.shape, m.algorithm, m.expiresAtMs, 0, 0, 0, m.state as ConcurrencyState);
+        return;
+    }
+  }
+
+  get mutationCount(): number {
+    return this.count;
+  }
+
+  /** Appends the idempotency records and the string table; returns a copy of the bytes. */
+  finish(dedup: readonly DedupRecord[]): Uint8Array {
+    const w = this.w;
+    w.u32(dedup.length);
+    for (const d of dedup) {
+      w.str(d.id);
+      w.f64(d.expiresAtMs);
+      w.u8(d.allowed ? 1 : 0);
+      w.f64(d.limit);
+      w.f64(d.remaining);
+      w.f64(d.resetMs);
+      w.f64(d.retryAfterMs);
+      w.str(d.rule);
+      if (d.leaseId === null) w.u8(0);
+      else {
+        w.u8(1);
+        w.str(d.leaseId);
+      }
+    }
+    const tableOffset = w.pos;
+    w.u16(this.strings.length);
+    for (const s of this.strings) w.str(s);
+    const end = w.pos;
+    w.pos = 9;
+    w.u32(this.count);
+    w.u32(tableOffset);
+    w.pos = end;
+    return w.finish();
+  }
+}
+
+/** Encodes a batch as one Raft entry payload (format 2). */
+export function encodeBatch(batch: ShardBatch): Uint8Array {
+  const e = new BatchEncoder();
+  e.begin(batch.nowMs);
+  for (const m of batch.mutations) e.addMutation(m);
+  return e.finish(batch.dedup);
+}
+
+function safe(v: number, what: string): number {
+  if (!Number.isSafeInteger(v)) throw new CodecError(`${what} must be a safe integer (got ${v})`);
+  return v;
+}
+
+/**
+ * Reads a Raft entry payload (format 2, or format 1), handing each mutation and record
+ * to `visitor`; returns the batch time and the number of mutations. Throws CodecError
+ * naming the field that does not match (mutations before it have been visited).
+ */
+export function readBatch(bytes: Uint8Array, visitor: BatchVisitor): { nowMs: TimestampMs; mutationCount: number } {
+  if (bytes[0] !== SHARD_FORMAT_VERSION) {
+    const b = decodeLegacyBatch(bytes);
+    for (const m of b.mutations) visitMutation(m, visitor);
+    for (const d of b.dedup) visitor.dedup(d);
+    return { nowMs: b.nowMs, mutationCount: b.mutations.length };
+  }
+  const r = new ByteReader(bytes);
+  let where = 'batch';
+  try {
+    r.u8();
+    const nowMs = safe(r.f64(), 'batch.nowMs');
+    const count = r.u32();
+    const tableOffset = r.u32();
+    const body = r.pos;
+    if (tableOffset > bytes.length) throw new CodecError(`batch string table offset ${tableOffset} is past the end (${bytes.length} bytes)`);
+    r.pos = tableOffset;
+    const tableSize = r.u16();
+    const table: string[] = new Array<string>(tableSize);
+    for (let i = 0; i < tableSize; i++) table[i] = r.str();
+    r.pos = body;
+    for (let i = 0; i < count; i++) {
+      where = `batch.mutations[${i}]`;
+      const key = r.str();
+      const resource = table[r.u16()];
+      const shape = table[r.u16()];
+      if (resource === undefined || shape === undefined) throw new CodecError(`${where}: resource or shape index is outside the string table`);
+      const algorithm = ALGORITHMS[r.u8()];
+      if (algorithm === undefined) throw new CodecError(`${where}.algorithm is not a known algorithm`);
+      const expiresAtMs = safe(r.f64(), `${where}.expiresAtMs`);
+      switch (algorithm) {
+        case 'gcra':
+        case 'fixed_window':
+          visitor.mutation(key, resource, shape, algorithm, expiresAtMs, safe(r.f64(), `${where}.state[0]`), safe(r.f64(), `${where}.state[1]`), 0, null);
+          break;
+        case 'sliding_window':
+          visitor.mutation(key, resource, shape, algorithm, expiresAtMs, safe(r.f64(), `${where}.state[0]`), safe(r.f64(), `${where}.state[1]`), safe(r.f64(), `${where}.state[2]`), null);
+          break;
+        case 'concurrency': {
+          const nextSeq = safe(r.f64(), `${where}.nextSeq`);
+          const n = r.u16();
+          const leases: Lease[] = [];
+          for (let j = 0; j < n; j++) leases.push({ id: r.str(), expiresAtMs: safe(r.f64(), `${where}.leases[${j}].expiresAtMs`), units: safe(r.f64(), `${where}.leases[${j}].units`) });
+          visitor.mutation(key, resource, shape, algorithm, expiresAtMs, 0, 0, 0, { nextSeq, leases });
+          break;
+        }
+      }
+    }
+    const records = r.u32();
+    for (let i = 0; i < records; i++) {
+      where = `batch.dedup[${i}]`;
+      const id = r.str();
+      const expiresAtMs = safe(r.f64(), `${where}.expiresAtMs`);
+      const allowed = r.u8() === 1;
+      const limit = safe(r.f64(), `${where}.limit`);
+      const remaining = safe(r.f64(), `${where}.remaining`);
+      const resetMs = safe(r.f64(), `${where}.resetMs`);
+      const retryAfterMs = safe(r.f64(), `${where}.retryAfterMs`);
+      const rule = r.str();
+      const leaseId = r.u8() === 1 ? r.str() : null;
+      visitor.dedup({ id, expiresAtMs, allowed, limit, remaining, resetMs, retryAfterMs, rule, leaseId });
+    }
+    if (r.pos !== tableOffset) throw new CodecError(`batch has ${tableOffset - r.pos} unread bytes before its string table`);
+    return { nowMs, mutationCount: count };
+  } catch (err) {
+    if (err instanceof ShortRead) throw new CodecError(`${where}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+function visitMutation(m: Mutation, v: BatchVisitor): void {
+  switch (m.algorithm) {
+    case 'gcra': {
+      const s = m.state as GcraState;
+      v.mutation(m.key, m.resource, m.shape, m.algorithm, m.expiresAtMs, s.tatMs, s.tatFrac, 0, null);
+      return;
+    }
+    case 'fixed_window': {
+      const s = m.state as FixedWindowState;
+      v.mutation(m.key, m.resource, m.shape, m.algorithm, m.expiresAtMs, s.windowStartMs, s.count, 0, null);
+      return;
+    }
+    case 'sliding_window': {
+      const s = m.state as SlidingWindowState;
+      v.mutation(m.key, m.resource, m.shape, m.algorithm, m.expiresAtMs, s.windowStartMs, s.count, s.prevCount, null);
+      return;
+    }
+    case 'concurrency':
+      v.mutation(m.key, m.resource, m.shape, m.algorithm, m.expiresAtMs, 0, 0, 0, m.state as ConcurrencyState);
+      return;
+  }
+}
+
+/** The state object of numbers read from a batch. */
+export function stateOf(algorithm: AlgorithmName, a: number, b: number, c: number, concurrency: ConcurrencyState | null): AlgorithmState {
+  switch (algorithm) {
+    case 'gcra':
+      return { tatMs: a, tatFrac: b } satisfies GcraState;
+    case 'fixed_window':
+      return { windowStartMs: a, count: b } satisfies FixedWindowState;
+    case 'sliding_window':
+      return { windowStartMs: a, count: b, prevCount: c } satisfies SlidingWindowState;
+    case 'concurrency':
+      return concurrency as ConcurrencyState;
+  }
+}
+
+/** Decodes a Raft entry payload into objects (tests, snapshots); throws CodecError naming the field that does not match. */
+export function decodeBatch(bytes: Uint8Array): ShardBatch {
+  const mutations: Mutation[] = [];
+  const dedup: DedupRecord[] = [];
+  const { nowMs } = readBatch(bytes, {
+    mutation: (key, resource, shape, algorithm, expiresAtMs, a, b, c, concurrency) =>
+      mutations.push({ key, resource, shape, algorithm, expiresAtMs, state: stateOf(algorithm, a, b, c, concurrency) }),
+    dedup: (d) => dedup.push(d),
+  });
+  return { nowMs, mutations, dedup };
 }
 
 /** One chunk of a snapshot: a header chunk (index 0) carries the group clock. */
@@ -177,7 +463,7 @@ export interface SnapshotChunk {
 }
 
 export function encodeSnapshotChunk(chunk: SnapshotChunk): Uint8Array {
-  return packr.pack([SHARD_FORMAT_VERSION, chunk.maxAppliedTimeMs, chunk.mutations.map(mutationToWire), chunk.dedup.map(dedupToWire)]);
+  return encodeBatch({ nowMs: chunk.maxAppliedTimeMs, mutations: chunk.mutations, dedup: chunk.dedup });
 }
 
 export function decodeSnapshotChunk(bytes: Uint8Array): SnapshotChunk {

@@ -14,12 +14,9 @@ import { CHECK_RESOURCES_MAX } from '../protocol/limits.js';
 import type { AlgorithmState } from '../engine/algorithm.js';
 import { concurrencyExpiresAtMs, concurrencyRelease, type ConcurrencyState } from '../engine/concurrency.js';
 import { evaluate, evaluateMulti, type CheckResult } from '../engine/evaluate.js';
-import type { FixedWindowState } from '../engine/fixed-window.js';
-import type { GcraState } from '../engine/gcra.js';
-import type { SlidingWindowState } from '../engine/sliding-window.js';
 import { StateStore, type StateAccess } from '../engine/store.js';
 import type { AlgorithmName, RuleResolver, TimestampMs } from '../engine/types.js';
-import { encodeBatch, type DedupRecord, type Mutation } from './codec.js';
+import { BatchEncoder, type DedupRecord } from './codec.js';
 import type { ShardReplica } from './replica.js';
 
 export interface ShardLeaderOptions {
@@ -65,23 +62,42 @@ export interface SealedBatch {
   readonly mutationCount: number;
 }
 
-/** Committed state below, this leader's pending mutations on top, writes recorded. */
-class OverlayAccess implements StateAccess {
-  overlay = new StateStore({ slotsMax: 2 ** 31 - 1 });
-  pending: Mutation[] = [];
+/** What a sealed batch wrote, kept so the leader can apply it by slot (see `applyOwn`). */
+interface SealedRecord {
+  readonly generation: number;
+  readonly nowMs: TimestampMs;
+  readonly slots: readonly number[];
+  readonly shapes: string[];
+  readonly algorithms: AlgorithmName[];
+  readonly objects: (ConcurrencyState | null)[];
+  /** Per mutation: expiresAtMs, a, b, c. */
+  readonly numbers: Float64Array;
+  readonly dedup: readonly DedupRecord[];
+}
 
-  constructor(private readonly committed: StateStore) {}
+/**
+ * Committed state below, this leader's pending (decided, uncommitted) states on top, in
+ * the same slots of the replica's store (its pending layer): a decision costs one hash
+ * look-up, and each changed (key, resource) joins the open batch once.
+ */
+class PendingAccess implements StateAccess {
+  /** Slots changed since the last seal, each once. */
+  batchSlots: number[] = [];
+  /** Changes at every seal and reset: the `joinBatch` mark of the open batch. */
+  epoch = 1;
+  /** Writes ever made: a check changed state when this grew. */
+  writes = 0;
+
+  constructor(private readonly store: StateStore) {}
 
   get(key: string, resource: string, shape: string, algorithm: AlgorithmName): AlgorithmState | undefined {
-    // A pending write of another shape shadows the committed state: both count as absent.
-    const slot = this.overlay.find(key, resource);
-    if (slot !== -1) return this.overlay.shapeOf(slot) === shape ? this.overlay.read(slot, algorithm) : undefined;
-    return this.committed.get(key, resource, shape, algorithm);
+    return this.store.getPending(key, resource, shape, algorithm);
   }
 
   set(key: string, resource: string, shape: string, algorithm: AlgorithmName, state: AlgorithmState, expiresAtMs: TimestampMs): void {
-    this.overlay.set(key, resource, shape, algorithm, state, expiresAtMs);
-    this.pending.push({ key, resource, shape, algorithm, state, expiresAtMs });
+    this.writes++;
+    const slot = this.store.setPending(key, resource, shape, algorithm, state, expiresAtMs);
+    if (this.store.joinBatch(slot, this.epoch)) this.batchSlots.push(slot);
   }
 }
 
@@ -95,7 +111,18 @@ class OverlayAccess implements StateAccess {
  */
 export class ShardLeader {
   private resolver: RuleResolver;
-  private readonly access: OverlayAccess;
+  private readonly access: PendingAccess;
+  private readonly encoder = new BatchEncoder();
+  /**
+   * What each sealed batch wrote, by its payload object: when the entry comes back
+   * committed on this leader, `applyOwn` sets the states by slot instead of decoding the
+   * bytes and looking every key up again. Valid for one leadership (`generation`): after a
+   * reset, slots may have been freed, so entries are decoded like any other.
+   */
+  private readonly sealedRecords = new WeakMap<Uint8Array, SealedRecord>();
+  private generation = 0;
+  private record: SealedRecord | null = null;
+  private readonly addToBatch: Parameters<StateStore['visitPending']>[1];
   private readonly batchMutationsMax: number;
   private readonly dedupTtlMs: number;
   private pendingDedup: DedupRecord[] = [];
@@ -110,7 +137,19 @@ export class ShardLeader {
     options: ShardLeaderOptions = {},
   ) {
     this.resolver = resolver;
-    this.access = new OverlayAccess(replica.store);
+    this.access = new PendingAccess(replica.store);
+    this.addToBatch = (key, resource, shape, algorithm, expiresAtMs, a, b, c, concurrency) => {
+      this.encoder.add(key, resource, shape, algorithm, expiresAtMs, a, b, c, concurrency);
+      const r = this.record as SealedRecord;
+      const i = r.shapes.length;
+      r.shapes.push(shape);
+      r.algorithms.push(algorithm);
+      r.objects.push(concurrency);
+      r.numbers[i * 4] = expiresAtMs;
+      r.numbers[i * 4 + 1] = a;
+      r.numbers[i * 4 + 2] = b;
+      r.numbers[i * 4 + 3] = c;
+    };
     this.batchMutationsMax = options.batchMutationsMax ?? DEFAULT_BATCH_MUTATIONS_MAX;
     this.dedupTtlMs = options.dedupTtlMs ?? DEFAULT_DEDUP_TTL_MS;
     if (!Number.isSafeInteger(this.batchMutationsMax) || this.batchMutationsMax < CHECK_RESOURCES_MAX) {
@@ -127,17 +166,17 @@ export class ShardLeader {
 
   /** Mutations waiting in the open batch. */
   get pendingMutations(): number {
-    return this.access.pending.length;
+    return this.access.batchSlots.length;
   }
 
   /** True when the open batch is at its cap and must be sealed before the next check. */
   get batchFull(): boolean {
-    return this.access.pending.length + CHECK_RESOURCES_MAX > this.batchMutationsMax;
+    return this.access.batchSlots.length + CHECK_RESOURCES_MAX > this.batchMutationsMax;
   }
 
   /** (key, resource) states with uncommitted changes. */
   get overlaySize(): number {
-    return this.access.overlay.size;
+    return this.replica.store.pendingCount;
   }
 
   /** Group time for a decision at local time `localNowMs`: never behind any applied batch or earlier decision. */
@@ -159,12 +198,12 @@ export class ShardLeader {
       const seen = this.replica.dedupLookup(req.idempotencyId, now);
       if (seen !== undefined) return { result: fromDedup(seen), batchSeq: null, deduplicated: true };
     }
-    const before = this.access.pending.length;
+    const before = this.access.writes;
     const result =
       req.resources.length === 1
         ? evaluate(this.access, this.resolver, req.key, req.resources[0] as string, req.cost, req.tier, now)
         : evaluateMulti(this.access, this.resolver, req.key, req.resources, req.cost, req.tier, now);
-    const changed = this.access.pending.length > before;
+    const changed = this.access.writes > before;
     if (changed && req.idempotencyId !== undefined) {
       const record: DedupRecord = {
         id: req.idempotencyId,
@@ -198,29 +237,67 @@ export class ShardLeader {
    * The host proposes `data`; checks that returned this `seq` wait for it to commit.
    */
   seal(): SealedBatch | null {
-    const mutations = this.access.pending;
-    if (mutations.length === 0) return null;
-    const data = encodeBatch({ nowMs: this.clock, mutations, dedup: this.pendingDedup });
-    const sealed = { seq: this.nextSeq++, data, mutationCount: mutations.length };
-    this.access.pending = [];
+    const slots = this.access.batchSlots;
+    if (slots.length === 0) return null;
+    const store = this.replica.store;
+    this.encoder.begin(this.clock);
+    const record: SealedRecord = {
+      generation: this.generation,
+      nowMs: this.clock,
+      slots,
+      shapes: [],
+      algorithms: [],
+      objects: [],
+      numbers: new Float64Array(slots.length * 4),
+      dedup: this.pendingDedup,
+    };
+    this.record = record;
+    for (const slot of slots) store.visitPending(slot, this.addToBatch);
+    this.record = null;
+    const data = this.encoder.finish(this.pendingDedup);
+    this.sealedRecords.set(data, record);
+    const sealed = { seq: this.nextSeq++, data, mutationCount: slots.length };
+    this.access.epoch++;
+    this.access.batchSlots = [];
     this.pendingDedup = [];
     return sealed;
   }
 
   /**
-   * Call after the replica applied a committed entry, with the mutations it applied:
-   * overlay states now equal to the committed ones leave the overlay. (A later pending
-   * write of the same key keeps its overlay state: the values differ, or if they are
-   * equal, dropping it changes nothing a check can see.)
+   * Applies committed entry `index` to the replica if it is a batch this leader sealed in
+   * its current leadership, by slot; returns the number of mutations, or -1 when the
+   * entry is not one of those (then apply it with `replica.apply`).
    */
-  onApplied(mutations: readonly Mutation[]): void {
-    const overlay = this.access.overlay;
-    for (const m of mutations) {
-      const slot = overlay.find(m.key, m.resource);
-      if (slot === -1 || overlay.shapeOf(slot) !== m.shape) continue;
-      if (sameState(m.algorithm, overlay.read(slot, m.algorithm), m.state)) overlay.delete(m.key, m.resource);
-    }
-    if (this.inflightDedup.size > 0 && mutations.length > 0) {
+  applyOwn(index: number, data: Uint8Array): number {
+    const r = this.sealedRecords.get(data);
+    if (r === undefined || r.generation !== this.generation) return -1;
+    this.sealedRecords.delete(data);
+    return this.replica.applyKnown(index, r.nowMs, r.dedup, (store) => {
+      const n = r.slots.length;
+      for (let i = 0; i < n; i++) {
+        const at = i * 4;
+        store.setRawAt(
+          r.slots[i] as number,
+          r.shapes[i] as string,
+          r.algorithms[i] as AlgorithmName,
+          r.numbers[at] as number,
+          r.numbers[at + 1] as number,
+          r.numbers[at + 2] as number,
+          r.numbers[at + 3] as number,
+          r.objects[i] ?? null,
+        );
+      }
+      return n;
+    });
+  }
+
+  /**
+   * Call after the replica applied a committed entry. (Pending states equal to the
+   * committed ones were already resolved by the store as the entry applied.) Idempotency
+   * records now replicated leave the in-flight table.
+   */
+  onApplied(mutationCount: number): void {
+    if (this.inflightDedup.size > 0 && mutationCount > 0) {
       for (const [id] of this.inflightDedup) {
         if (this.replica.dedupLookup(id, this.clock) !== undefined) this.inflightDedup.delete(id);
       }
@@ -232,8 +309,10 @@ export class ShardLeader {
    * commit under the next leader; their idempotency records travel with them.
    */
   reset(): void {
-    this.access.overlay = new StateStore({ slotsMax: 2 ** 31 - 1 });
-    this.access.pending = [];
+    this.replica.store.clearPending();
+    this.access.batchSlots = [];
+    this.access.epoch++;
+    this.generation++;
     this.pendingDedup = [];
     this.inflightDedup.clear();
   }
@@ -250,36 +329,4 @@ function fromDedup(d: DedupRecord): CheckResult {
     shadowDenied: false,
     leaseId: d.leaseId,
   };
-}
-
-function sameState(algorithm: AlgorithmName, a: AlgorithmState, b: AlgorithmState): boolean {
-  switch (algorithm) {
-    case 'gcra': {
-      const x = a as GcraState;
-      const y = b as GcraState;
-      return x.tatMs === y.tatMs && x.tatFrac === y.tatFrac;
-    }
-    case 'fixed_window': {
-      const x = a as FixedWindowState;
-      const y = b as FixedWindowState;
-      return x.windowStartMs === y.windowStartMs && x.count === y.count;
-    }
-    case 'sliding_window': {
-      const x = a as SlidingWindowState;
-      const y = b as SlidingWindowState;
-      return x.windowStartMs === y.windowStartMs && x.count === y.count && x.prevCount === y.prevCount;
-    }
-    case 'concurrency': {
-      const x = a as ConcurrencyState;
-      const y = b as ConcurrencyState;
-      return (
-        x.nextSeq === y.nextSeq &&
-        x.leases.length === y.leases.length &&
-        x.leases.every((l, i) => {
-          const m = y.leases[i];
-          return m !== undefined && l.id === m.id && l.expiresAtMs === m.expiresAtMs && l.units === m.units;
-        })
-      );
-    }
-  }
 }

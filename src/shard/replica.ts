@@ -6,7 +6,7 @@
  */
 import { DEFAULT_SLOTS_MAX, StateStore } from '../engine/store.js';
 import type { TimestampMs } from '../engine/types.js';
-import { decodeBatch, decodeSnapshotChunk, encodeSnapshotChunk, type DedupRecord, type Mutation } from './codec.js';
+import { decodeSnapshotChunk, encodeSnapshotChunk, readBatch, type BatchVisitor, type DedupRecord, type Mutation } from './codec.js';
 
 export interface ShardReplicaOptions {
   /** Bound on (key, resource) states; see StateStore. */
@@ -17,7 +17,15 @@ export interface ShardReplicaOptions {
    * bytes is ~12 MB per group.
    */
   readonly dedupMax?: number;
+  /**
+   * How long state stays after it expired before a sweep drops it. Expired state equals
+   * fresh state, so keeping it changes no answer; it spares a key used now and then the
+   * cost of dropping and re-creating its slot at every use. [30 s]
+   */
+  readonly idleGraceMs?: number;
 }
+
+export const DEFAULT_IDLE_GRACE_MS = 30_000;
 
 export const DEFAULT_DEDUP_MAX = 100_000;
 /**
@@ -37,12 +45,21 @@ export class ShardReplica {
   readonly store: StateStore;
   private readonly dedup = new Map<string, DedupRecord>();
   private readonly dedupMax: number;
+  private readonly idleGraceMs: number;
   private applied = 0;
   private clock = 0;
+  private readonly applier: BatchVisitor = {
+    mutation: (key, resource, shape, algorithm, expiresAtMs, a, b, c, concurrency) => this.store.setRaw(key, resource, shape, algorithm, expiresAtMs, a, b, c, concurrency),
+    dedup: (d) => this.remember(d),
+  };
 
   constructor(options: ShardReplicaOptions = {}) {
     this.store = new StateStore({ slotsMax: options.slotsMax ?? DEFAULT_SLOTS_MAX });
     this.dedupMax = options.dedupMax ?? DEFAULT_DEDUP_MAX;
+    this.idleGraceMs = options.idleGraceMs ?? DEFAULT_IDLE_GRACE_MS;
+    if (!Number.isSafeInteger(this.idleGraceMs) || this.idleGraceMs < 0) {
+      throw new RangeError(`'idleGraceMs' must be a non-negative integer (got ${this.idleGraceMs})`);
+    }
     if (!Number.isSafeInteger(this.dedupMax) || this.dedupMax < 0) {
       throw new RangeError(`'dedupMax' must be a non-negative integer (got ${this.dedupMax})`);
     }
@@ -70,21 +87,35 @@ export class ShardReplica {
   }
 
   /**
-   * Applies the entry at `index`. Empty payloads (the leader's election no-op) only
-   * advance the index. Entries must come in order, each once.
-   * Returns the mutations applied, so a leader can retire its overlay.
+   * Applies the entry at `index`: every state straight from the bytes into the store (no
+   * object per mutation). Empty payloads (the leader's election no-op) only advance the
+   * index. Entries must come in order, each once. Returns the number of mutations.
    */
-  apply(index: number, data: Uint8Array): readonly Mutation[] {
+  apply(index: number, data: Uint8Array): number {
     if (index !== this.applied + 1) {
       throw new Error(`shard apply out of order: entry ${index} after ${this.applied}`);
     }
     this.applied = index;
-    if (data.byteLength === 0) return [];
-    const batch = decodeBatch(data);
-    if (batch.nowMs > this.clock) this.clock = batch.nowMs;
-    for (const m of batch.mutations) this.store.set(m.key, m.resource, m.shape, m.algorithm, m.state, m.expiresAtMs);
-    for (const d of batch.dedup) this.remember(d);
-    return batch.mutations;
+    if (data.byteLength === 0) return 0;
+    const { nowMs, mutationCount } = readBatch(data, this.applier);
+    if (nowMs > this.clock) this.clock = nowMs;
+    return mutationCount;
+  }
+
+  /**
+   * Applies entry `index` whose contents the caller holds already (a leader's own batch,
+   * recorded when it sealed it): `write` sets the states straight into the store's slots
+   * and returns how many; `nowMs` and `dedup` are the batch's. Same order rule as `apply`.
+   */
+  applyKnown(index: number, nowMs: TimestampMs, dedup: readonly DedupRecord[], write: (store: StateStore) => number): number {
+    if (index !== this.applied + 1) {
+      throw new Error(`shard apply out of order: entry ${index} after ${this.applied}`);
+    }
+    this.applied = index;
+    const n = write(this.store);
+    if (nowMs > this.clock) this.clock = nowMs;
+    for (const d of dedup) this.remember(d);
+    return n;
   }
 
   /** Marks entries up to `index` applied without payload (e.g. configuration entries). */
@@ -93,9 +124,9 @@ export class ShardReplica {
     this.applied = index;
   }
 
-  /** Drops idle state and expired idempotency records; bounded work per call. */
+  /** Drops state expired more than `idleGraceMs` ago and expired idempotency records; bounded work per call. */
   sweep(slotsBudget: number): number {
-    let dropped = this.store.sweep(this.clock, slotsBudget);
+    let dropped = this.store.sweep(this.clock - this.idleGraceMs, slotsBudget);
     for (const [id, r] of this.dedup) {
       if (dropped >= slotsBudget || r.expiresAtMs > this.clock) break;
       this.dedup.delete(id);
@@ -127,7 +158,7 @@ export class ShardReplica {
 
   /** Replaces all state with a snapshot's chunks, taken at `index`. */
   restore(index: number, chunks: Iterable<Uint8Array>): void {
-    const fresh = new ShardReplica({ slotsMax: DEFAULT_SLOTS_MAX, dedupMax: this.dedupMax });
+    const fresh = new ShardReplica({ slotsMax: DEFAULT_SLOTS_MAX, dedupMax: this.dedupMax, idleGraceMs: this.idleGraceMs });
     for (const bytes of chunks) {
       const c = decodeSnapshotChunk(bytes);
       if (c.maxAppliedTimeMs > fresh.clock) fresh.clock = c.maxAppliedTimeMs;

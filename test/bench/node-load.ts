@@ -9,7 +9,8 @@
  */
 import WebSocket from 'ws';
 import { slotOf } from '../../src/protocol/slot.js';
-import { decodeReplyFrame, encodeRequestFrame } from '../../src/protocol/ws.js';
+import { MsgpackWriter } from '../../src/protocol/msgpack-writer.js';
+import { WS_PROTOCOL_VERSION, decodeReplyFrame } from '../../src/protocol/ws.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string): string => {
@@ -62,22 +63,35 @@ async function open(url: string): Promise<WebSocket> {
 }
 
 const conns = await Promise.all(nodeUrls.filter((u) => (keysByUrl.get(u) ?? []).length > 0).map(async (u) => ({ url: u, ws: await open(u), keys: keysByUrl.get(u) as string[], cursor: 0 })));
-let nextId = 1;
-/** Send time of every open frame, and how many of its checks are still unanswered. */
-const frameOf = new Map<number, { sentAt: number; left: number }>(); // check id → its frame
-
+/**
+ * Frame n carries check ids n*batch .. n*batch+batch-1, so a reply finds its frame by
+ * division; open frames live in a map by frame number (one entry per frame, not per
+ * check). Frames are written with the same small msgpack writer the node replies with,
+ * so the generator spends little of the two cores it shares with the cluster.
+ */
+let nextFrame = 0;
+const frames = new Map<number, { sentAt: number; left: number }>();
+const writer = new MsgpackWriter();
 
 function sendFrame(c: (typeof conns)[number]): void {
-  const checks: [number, unknown][] = [];
-  const first = nextId;
+  const n = nextFrame++;
+  writer.reset();
+  writer.array(2);
+  writer.num(WS_PROTOCOL_VERSION);
+  writer.array(batch);
   for (let i = 0; i < batch; i++) {
     const key = c.keys[c.cursor++ % c.keys.length] as string;
-    checks.push([nextId++, { key, resource }]);
+    writer.array(2);
+    writer.num(n * batch + i);
+    writer.map(2);
+    writer.str('key');
+    writer.str(key);
+    writer.str('resource');
+    writer.str(resource);
   }
-  const f = { sentAt: performance.now(), left: batch };
-  for (let id = first; id < nextId; id++) frameOf.set(id, f);
+  frames.set(n, { sentAt: performance.now(), left: batch });
   sentFrames++;
-  c.ws.send(encodeRequestFrame(checks));
+  c.ws.send(writer.finish());
 }
 
 await new Promise<void>((done) => {
@@ -88,14 +102,17 @@ await new Promise<void>((done) => {
       const at = performance.now();
       let finished = 0;
       for (const r of replies) {
-        const f = frameOf.get(r.id);
-        frameOf.delete(r.id);
+        const fn = Math.floor(r.id / batch);
+        const f = frames.get(fn);
         if (r.ok) {
           answered++;
           if (r.output.allowed) allowed++;
           if (f !== undefined) latenciesUs.push(Math.round((at - f.sentAt) * 1000));
         } else failed++;
-        if (f !== undefined && --f.left === 0) finished++;
+        if (f !== undefined && --f.left === 0) {
+          frames.delete(fn);
+          finished++;
+        }
       }
       if (finished === 0) return;
       openFrames -= finished;

@@ -56,7 +56,9 @@ describe('shard leader over lagging commits', () => {
           const b = inflight.shift();
           if (b === undefined) return;
           index++;
-          leader.onApplied(leaderReplica.apply(index, b.data));
+          // Half the leader's own entries apply by slot (applyOwn), half decode like a follower's.
+          const own = index % 2 === 0 ? leader.applyOwn(index, b.data) : -1;
+          leader.onApplied(own >= 0 ? own : leaderReplica.apply(index, b.data));
           follower.apply(index, b.data);
         };
         for (const op of ops) {

@@ -11,7 +11,7 @@ const KEYS = 1_000_000;
 const T0 = 1_700_000_000_000;
 
 function replicaWithKeys(): ShardReplica {
-  const replica = new ShardReplica();
+  const replica = new ShardReplica({ idleGraceMs: 0 });
   let index = 0;
   for (let base = 0; base < KEYS; base += 10_000) {
     const mutations: Mutation[] = [];

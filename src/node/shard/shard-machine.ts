@@ -39,8 +39,12 @@ export class ShardMachine implements GroupStateMachine {
       this.replica.skip(entry.index);
       return;
     }
-    const mutations = this.replica.apply(entry.index, entry.data);
-    if (this.role === 'leader') this.leader.onApplied(mutations);
+    if (this.role === 'leader') {
+      const own = this.leader.applyOwn(entry.index, entry.data);
+      this.leader.onApplied(own >= 0 ? own : this.replica.apply(entry.index, entry.data));
+      return;
+    }
+    this.replica.apply(entry.index, entry.data);
   }
 
   async restore(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {
