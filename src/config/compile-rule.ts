@@ -30,12 +30,15 @@ const CONSISTENCIES: readonly Consistency[] = ['strict', 'fast'];
 export type RuleFields = Omit<CompiledRule, 'stateShape'>;
 
 /**
- * Freezes a rule and derives its `stateShape`: windows of different lengths never share
- * state, so the window length is part of the shape.
+ * Freezes a rule and derives its `stateShape`: state written under one shape reads as
+ * absent under another, so a configuration change that alters the shape starts the
+ * rule's counters afresh. The period is part of it for every algorithm that has one
+ * (windows of different lengths never share state, and a GCRA state kept across a
+ * period change could block a key for up to the old period); the limit is not, so a
+ * limit change keeps counters.
  */
 export function makeRule(fields: RuleFields): CompiledRule {
-  const windowed = fields.algorithm === 'fixed_window' || fields.algorithm === 'sliding_window';
-  const stateShape = windowed ? `${fields.algorithm}:${fields.periodMs}` : fields.algorithm;
+  const stateShape = fields.algorithm === 'concurrency' ? fields.algorithm : `${fields.algorithm}:${fields.periodMs}`;
   return Object.freeze({ ...fields, stateShape });
 }
 

@@ -36,7 +36,7 @@ resources:
     expect(ruleChanges(BEFORE, BEFORE)).toEqual({ added: [], removed: [], changed: [], resets: [] });
   });
 
-  it('a GCRA period change keeps its counters (GCRA state is a time, not a window)', () => {
+  it('a GCRA period change resets its counters; a GCRA limit change keeps them', () => {
     const after = compiled(`
 defaults: { algorithm: gcra, limit: 100, period: 1s }
 resources:
@@ -45,6 +45,18 @@ resources:
   export: { algorithm: fixed_window, limit: 3, period: 1h }
   old: { limit: 1, period: 1s }
 `);
-    expect(ruleChanges(BEFORE, after)).toMatchObject({ changed: ['resources.search'], resets: [] });
+    expect(ruleChanges(BEFORE, after)).toMatchObject({
+      changed: ['resources.search'],
+      resets: [{ rule: 'resources.search', from: 'gcra 10 per 1000ms, burst 10', to: 'gcra 10 per 2000ms, burst 10' }],
+    });
+    const limitOnly = compiled(`
+defaults: { algorithm: gcra, limit: 100, period: 1s }
+resources:
+  search: { algorithm: gcra, limit: 30, period: 1s }
+  login: { algorithm: sliding_window, limit: 5, period: 1m }
+  export: { algorithm: fixed_window, limit: 3, period: 1h }
+  old: { limit: 1, period: 1s }
+`);
+    expect(ruleChanges(BEFORE, limitOnly)).toMatchObject({ changed: ['resources.search'], resets: [] });
   });
 });

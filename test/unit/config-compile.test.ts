@@ -4,19 +4,20 @@ import type { CompiledRule } from '../../src/engine/types.js';
 import { compiled, fixture } from './fixtures/config-helpers.js';
 
 function rule(overrides: Partial<CompiledRule> & Pick<CompiledRule, 'id'>): CompiledRule {
-  return {
-    algorithm: 'gcra',
+  const base = {
+    algorithm: 'gcra' as const,
     limit: 0,
     periodMs: 0,
     burst: 0,
     leaseMs: 0,
     shadow: false,
-    consistency: 'strict',
+    consistency: 'strict' as const,
     blocked: false,
     unlimited: false,
-    stateShape: 'gcra',
     ...overrides,
   };
+  // The shape of a GCRA rule names its period (a period change resets counters).
+  return { stateShape: `gcra:${base.periodMs}`, ...base };
 }
 
 describe('the example configuration', () => {
@@ -84,7 +85,7 @@ describe('per algorithm', () => {
   const get = (name: string): CompiledRule | null => config.resolve('k', name, undefined);
 
   it('gcra keeps its burst; state shape "gcra"', () => {
-    expect(get('g')).toEqual(rule({ id: 'resources.g', limit: 10, periodMs: 60_000, burst: 30, stateShape: 'gcra' }));
+    expect(get('g')).toEqual(rule({ id: 'resources.g', limit: 10, periodMs: 60_000, burst: 30, stateShape: 'gcra:60000' }));
   });
 
   it('windows take burst = limit and carry the window length in their state shape', () => {
