@@ -261,27 +261,13 @@ export class BatchEncoder {
 
   /** Adds a mutation given as an object. */
   addMutation(m: Mutation): void {
-    switch (m.algorithm) {
-      case 'gcra': {
-        const s = m.state as GcraState;
-        this.add(m.key, m.resource, m.shape, m.algorithm, m.expiresAtMs, s.tatMs, s.tatFrac, 0, null);
-        return;
-      }
-      case 'fixed_window': {
-        const s = m.state as FixedWindowState;
-        this.add(m.key, m.resource, m.shape, m.algorithm, m.expiresAtMs, s.windowStartMs, s.count, 0, null);
-        return;
-      }
-      case 'sliding_window': {
-        const s = m.state as SlidingWindowState;
-        this.add(m.key, m.resource, m.shape, m.algorithm, m.expiresAtMs, s.windowStartMs, s.count, s.prevCount, null);
-        return;
-      }
-      case 'concurrency':
-        this.add(m.key, m.resource, m.shape, m.algorithm, m.expiresAtMs, 0, 0, 0, m.state as ConcurrencyState);
-        return;
-    }
+    visitMutation(m, this.asVisitor);
   }
+
+  private readonly asVisitor: BatchVisitor = {
+    mutation: (key, resource, shape, algorithm, expiresAtMs, a, b, c, concurrency) => this.add(key, resource, shape, algorithm, expiresAtMs, a, b, c, concurrency),
+    dedup: () => undefined,
+  };
 
   get mutationCount(): number {
     return this.count;
