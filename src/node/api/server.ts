@@ -303,7 +303,7 @@ export class ApiServer {
       group.batch.onSettled((err) => {
         const replies: WireReply[] = new Array<WireReply>(group.ids.length);
         if (err === null) {
-          for (let i = 0; i < group.ids.length; i++) replies[i] = { id: group.ids[i] as number, ok: true, output: toCheckOutput(group.outputs[i] as CheckOutput) };
+          for (let i = 0; i < group.ids.length; i++) replies[i] = { id: group.ids[i] as number, ok: true, output: group.outputs[i] as CheckOutput }; // already in wire shape (PendingAnswer)
         } else {
           const error = toWireError(err, this.deps.logger);
           for (let i = 0; i < group.ids.length; i++) replies[i] = { id: group.ids[i] as number, ok: false, error };

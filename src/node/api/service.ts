@@ -13,7 +13,8 @@ export interface BatchWait {
 
 /**
  * An allowed `strict` check: `output` is its answer once `batch` is applied, or the
- * batch's error if it fails. Every check of a Raft batch shares one `BatchWait`, so a
+ * batch's error if it fails. `output` is already in wire shape (`toCheckOutput`): the
+ * API sends it as it is. Every check of a Raft batch shares one `BatchWait`, so a
  * frame of checks costs a listener per batch, not a promise per check.
  */
 export class PendingAnswer {
