@@ -61,6 +61,15 @@ export type Validated<T> = { readonly ok: true; readonly value: T } | { readonly
 const FIELDS: ReadonlySet<string> = new Set(['key', 'resource', 'resources', 'cost', 'tier', 'idempotencyId']);
 export const DEFAULT_RESOURCE = 'default';
 
+/**
+ * Valid resource names seen, each with its one-element `resources` array (frozen, shared
+ * by every check naming it): the common single-resource check then costs a map look-up
+ * instead of a pattern match and an array. Bounded; names past the bound are checked
+ * each time.
+ */
+const SINGLE_RESOURCE = new Map<string, readonly string[]>();
+const SINGLE_RESOURCE_MAX = 4096;
+
 function fail(message: string): { ok: false; message: string } {
   return { ok: false, message };
 }
@@ -83,13 +92,16 @@ function show(v: unknown): string {
 export function validateCheck(body: unknown, where = 'check'): Validated<CheckInput> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return fail(`${where} must be a JSON object (got ${show(body)})`);
   const o = body as Record<string, unknown>;
-  for (const name of Object.keys(o)) {
-    if (!FIELDS.has(name)) return fail(`${where}.${name} is not a known field (known: ${[...FIELDS].join(', ')})`);
+  for (const name in o) {
+    if (Object.hasOwn(o, name) && !FIELDS.has(name)) return fail(`${where}.${name} is not a known field (known: ${[...FIELDS].join(', ')})`);
   }
   const key = o['key'];
   if (typeof key !== 'string' || key.length === 0) return fail(`${where}.key must be a non-empty string (got ${show(key)})`);
-  const keyBytes = utf8Length(key);
-  if (keyBytes > KEY_BYTES_MAX) return fail(`${where}.key is ${keyBytes} bytes; the most is ${KEY_BYTES_MAX}`);
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short keys need no count.
+  if (key.length * 3 > KEY_BYTES_MAX) {
+    const keyBytes = utf8Length(key);
+    if (keyBytes > KEY_BYTES_MAX) return fail(`${where}.key is ${keyBytes} bytes; the most is ${KEY_BYTES_MAX}`);
+  }
   let resources: readonly string[];
   if (o['resources'] !== undefined) {
     if (o['resource'] !== undefined) return fail(`${where} has both resource and resources; use one`);
@@ -104,8 +116,13 @@ export function validateCheck(body: unknown, where = 'check'): Validated<CheckIn
     resources = rs as string[];
   } else {
     const r = o['resource'] ?? DEFAULT_RESOURCE;
-    if (typeof r !== 'string' || !NAME_PATTERN.test(r)) return fail(`${where}.resource ${show(r)} is not a valid name (use ${NAME_PATTERN.source})`);
-    resources = [r];
+    const known = typeof r === 'string' ? SINGLE_RESOURCE.get(r) : undefined;
+    if (known !== undefined) resources = known;
+    else {
+      if (typeof r !== 'string' || !NAME_PATTERN.test(r)) return fail(`${where}.resource ${show(r)} is not a valid name (use ${NAME_PATTERN.source})`);
+      resources = Object.freeze([r]);
+      if (SINGLE_RESOURCE.size < SINGLE_RESOURCE_MAX) SINGLE_RESOURCE.set(r, resources);
+    }
   }
   const cost = o['cost'] ?? 1;
   if (typeof cost !== 'number' || !Number.isInteger(cost) || cost < 0 || cost > COST_MAX) {
