@@ -10,6 +10,7 @@
 import WebSocket from 'ws';
 import { slotOf } from '../../src/protocol/slot.js';
 import { MsgpackWriter } from '../../src/protocol/msgpack-writer.js';
+import { parseWorkload, workloadSpec } from './workloads.js';
 import { WS_PROTOCOL_VERSION, decodeReplyFrame } from '../../src/protocol/ws.js';
 
 const args = process.argv.slice(2);
@@ -23,7 +24,10 @@ const batch = Number(arg('batch', '100'));
 const inflight = Number(arg('inflight', '8'));
 const rate = Number(arg('rate', '0'));
 const keyCount = Number(arg('keys', '100000'));
-const resource = arg('resource', 'bench');
+const workloadArg = arg('workload', '');
+// Without --workload: keys bench:0..keys-1 in order on resource `bench` (bench:node's traffic).
+const spec = workloadArg === '' ? null : workloadSpec(parseWorkload(workloadArg));
+const resources = spec?.resources ?? [arg('resource', 'bench')];
 
 interface View {
   node: string;
@@ -40,11 +44,10 @@ const leaderUrl = (key: string): string => {
 };
 
 // Keys pre-sorted by the node that leads them, so each frame goes to one leader.
+// The workload's sequence is split by leader in order, so each connection keeps its skew.
 const keysByUrl = new Map<string, string[]>(nodeUrls.map((u) => [u, []]));
-for (let i = 0; i < keyCount; i++) {
-  const key = `bench:${i}`;
-  keysByUrl.get(leaderUrl(key))?.push(key);
-}
+const sequence = spec?.keys ?? Array.from({ length: keyCount }, (_, i) => `bench:${i}`);
+for (const key of sequence) keysByUrl.get(leaderUrl(key))?.push(key);
 
 const latenciesUs: number[] = [];
 let answered = 0;
@@ -73,7 +76,7 @@ let nextFrame = 0;
 const frames = new Map<number, { sentAt: number; left: number }>();
 const writer = new MsgpackWriter();
 
-function sendFrame(c: (typeof conns)[number]): void {
+function sendFrame(c: (typeof conns)[number], dueAt?: number): void {
   const n = nextFrame++;
   writer.reset();
   writer.array(2);
@@ -86,10 +89,17 @@ function sendFrame(c: (typeof conns)[number]): void {
     writer.map(2);
     writer.str('key');
     writer.str(key);
-    writer.str('resource');
-    writer.str(resource);
+    if (resources.length === 1) {
+      writer.str('resource');
+      writer.str(resources[0] as string);
+    } else {
+      writer.str('resources');
+      writer.array(resources.length);
+      for (const r of resources) writer.str(r);
+    }
   }
-  frames.set(n, { sentAt: performance.now(), left: batch });
+  // Open loop: latency counts from when the frame was due, not when it left (no coordinated omission).
+  frames.set(n, { sentAt: dueAt ?? performance.now(), left: batch });
   sentFrames++;
   c.ws.send(writer.finish());
 }
@@ -140,11 +150,12 @@ await new Promise<void>((done) => {
         if (openFrames === 0) done();
         return;
       }
-      const due = Math.floor((performance.now() - (deadline - seconds * 1000)) / intervalMs);
+      const start = deadline - seconds * 1000;
+      const due = Math.floor((performance.now() - start) / intervalMs);
       while (k < due) {
         for (const c of conns) {
           openFrames++;
-          sendFrame(c);
+          sendFrame(c, start + k * intervalMs);
         }
         k++;
       }
@@ -162,6 +173,7 @@ process.stdout.write(
     answered,
     failed,
     allowed,
+    denied: answered - allowed,
     frames: sentFrames,
     p50_ms: pct(50),
     p99_ms: pct(99),
@@ -169,6 +181,7 @@ process.stdout.write(
     batch,
     inflight,
     offered_rate: rate,
+    cpu_ms: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
   })}\n`,
 );
 process.exit(0);
