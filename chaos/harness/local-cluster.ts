@@ -15,10 +15,16 @@ const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 export interface ClusterNode {
   readonly id: string;
+  /** Address the node listens on (API and peers): 127.0.0.1 unless `hostOf` says otherwise. */
+  readonly host: string;
   readonly apiPort: number;
   readonly peerPort: number;
   process: ChildProcess | null;
   log: string[];
+  /** Test-only wall-clock shift (`--clock-offset-ms`) applied at the next (re)start. */
+  clockOffsetMs: number;
+  /** True between `pause` (SIGSTOP) and `resume` (SIGCONT). */
+  paused: boolean;
 }
 
 export interface LocalClusterOptions {
@@ -30,6 +36,17 @@ export interface LocalClusterOptions {
   readonly fsync?: 'always' | 'batch' | 'off';
   /** Extra Node.js flags for every node process (e.g. `--cpu-prof`). */
   readonly nodeArgs?: readonly string[];
+  /**
+   * The address `from` dials to reach `to`'s peer port (chaos runs route every link
+   * through a fault proxy); defaults to `to`'s peer port on 127.0.0.1.
+   */
+  readonly peerAddress?: (from: ClusterNode, to: ClusterNode) => string;
+  /** Called after ports are chosen and before any node starts (e.g. to create the proxies `peerAddress` names). */
+  readonly beforeSpawn?: (nodes: readonly ClusterNode[]) => Promise<void>;
+  /** The address a node listens on (e.g. its network namespace's); default 127.0.0.1. */
+  readonly hostOf?: (id: string) => string;
+  /** Wraps a node's command line (e.g. `ip netns exec <ns> ...`, which keeps the PID). */
+  readonly wrapCommand?: (id: string, cmd: string, args: readonly string[]) => [string, string[]];
 }
 
 /** Free TCP ports on 127.0.0.1 (bound then released; good enough on a private loopback). */
@@ -71,22 +88,25 @@ export class LocalCluster {
     await writeFile(join(this.dir, 'limits.yaml'), this.options.limitsYaml);
     const ports = await freePorts(this.options.nodes * 2);
     for (let i = 0; i < this.options.nodes; i++) {
-      this.nodes.push({ id: `n${i + 1}`, apiPort: ports[2 * i] as number, peerPort: ports[2 * i + 1] as number, process: null, log: [] });
+      const id = `n${i + 1}`;
+      this.nodes.push({ id, host: this.options.hostOf?.(id) ?? '127.0.0.1', apiPort: ports[2 * i] as number, peerPort: ports[2 * i + 1] as number, process: null, log: [], clockOffsetMs: 0, paused: false });
     }
+    await this.options.beforeSpawn?.(this.nodes);
     for (const n of this.nodes) this.spawn(n);
     await this.waitReady(20_000);
   }
 
   private spawn(n: ClusterNode): void {
-    const peers = this.nodes.filter((p) => p !== n).map((p) => `${p.id}=127.0.0.1:${p.peerPort}`).join(',');
+    const address = this.options.peerAddress ?? ((_from: ClusterNode, to: ClusterNode): string => `${to.host}:${to.peerPort}`);
+    const peers = this.nodes.filter((p) => p !== n).map((p) => `${p.id}=${address(n, p)}`).join(',');
     const args = [
       ...(this.options.nodeArgs ?? []),
       '--import',
       'tsx',
       join(ROOT, 'src/node/main.ts'),
       '--id', n.id,
-      '--listen', `127.0.0.1:${n.apiPort}`,
-      '--peer-listen', `127.0.0.1:${n.peerPort}`,
+      '--listen', `${n.host}:${n.apiPort}`,
+      '--peer-listen', `${n.host}:${n.peerPort}`,
       '--peers', peers,
       '--data', join(this.dir, n.id),
       '--config', join(this.dir, 'limits.yaml'),
@@ -95,8 +115,10 @@ export class LocalCluster {
       '--election-ticks', String(this.options.electionTicks ?? 10),
       '--fsync', this.options.fsync ?? 'batch',
       '--log-level', 'warn',
+      ...(n.clockOffsetMs === 0 ? [] : [`--clock-offset-ms=${n.clockOffsetMs}`]),
     ];
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, RL_CLUSTER_SECRET: this.secret }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, argv] = this.options.wrapCommand?.(n.id, process.execPath, args) ?? [process.execPath, args];
+    const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, RL_CLUSTER_SECRET: this.secret }, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (b: Buffer): void => {
       n.log.push(b.toString());
       if (n.log.length > 200) n.log.shift(); // bounded: the tail is what a failure report needs
@@ -104,10 +126,16 @@ export class LocalCluster {
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     n.process = child;
+    n.paused = false;
+  }
+
+  /** The data directory of a node (LevelDB under `raft/`). */
+  dataDir(n: ClusterNode): string {
+    return join(this.dir, n.id);
   }
 
   url(n: ClusterNode, path: string): string {
-    return `http://127.0.0.1:${n.apiPort}${path}`;
+    return `http://${n.host}:${n.apiPort}${path}`;
   }
 
   /** Every running node is ready and every group has a leader. */
@@ -168,6 +196,51 @@ export class LocalCluster {
   kill(n: ClusterNode): void {
     if (n.process?.pid !== undefined && n.process.exitCode === null) n.process.kill('SIGKILL');
     n.process = null;
+    n.paused = false;
+  }
+
+  /** SIGKILL and wait for the exit, so its ports and LevelDB lock are free for a restart. */
+  async killAndWait(n: ClusterNode, timeoutMs = 10_000): Promise<void> {
+    const p = n.process;
+    this.kill(n);
+    if (p === null || p.exitCode !== null || p.signalCode !== null) return;
+    await new Promise<void>((r) => {
+      const timer = setTimeout(r, timeoutMs);
+      p.once('exit', () => {
+        clearTimeout(timer);
+        r();
+      });
+    });
+  }
+
+  /** SIGTERM (a clean stop: flush, close), SIGKILL after `timeoutMs`; resolves once it exited. */
+  async terminate(n: ClusterNode, timeoutMs = 10_000): Promise<void> {
+    const p = n.process;
+    if (p === null) return;
+    if (p.exitCode === null && p.signalCode === null) {
+      const exited = new Promise<void>((r) => p.once('exit', () => r()));
+      if (n.paused) p.kill('SIGCONT');
+      p.kill('SIGTERM');
+      const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    n.process = null;
+    n.paused = false;
+  }
+
+  /** SIGSTOP: the process freezes (timers, sockets) until `resume`. */
+  pause(n: ClusterNode): void {
+    if (n.process === null || n.paused) return;
+    n.process.kill('SIGSTOP');
+    n.paused = true;
+  }
+
+  /** SIGCONT after `pause`. */
+  resume(n: ClusterNode): void {
+    if (n.process === null || !n.paused) return;
+    n.process.kill('SIGCONT');
+    n.paused = false;
   }
 
   restart(n: ClusterNode): void {
@@ -182,6 +255,7 @@ export class LocalCluster {
         const p = n.process;
         if (p === null || p.exitCode !== null) return;
         const exited = new Promise<void>((r) => p.once('exit', () => r()));
+        if (n.paused) p.kill('SIGCONT');
         p.kill('SIGTERM');
         const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
         await exited;

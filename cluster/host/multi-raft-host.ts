@@ -13,6 +13,7 @@ import {
   type NodeId,
   type Prng,
   type ProposeResult,
+  type ConfChange,
   type RaftNode,
   type RaftOptions,
   type Ready,
@@ -269,6 +270,53 @@ export class MultiRaftHost {
     return this.group(groupId).storage.lastIndex();
   }
 
+  /**
+   * Proposes one single-server membership change of `groupId` (this node must lead it).
+   * The core refuses a second change while one is uncommitted, a promotion of a learner
+   * that has not caught up, and nonsense changes; the caller retries later.
+   */
+  proposeConfChange(groupId: number, change: ConfChange): ProposeResult {
+    const g = this.group(groupId);
+    g.node.setTimeMs(this.deps.clock.nowMs());
+    const r = g.node.proposeConfChange(change);
+    if (r.type === 'accepted') {
+      g.logger?.info({ change: change.type, nodeId: change.nodeId, index: r.index }, 'membership change proposed');
+      this.markDirty(g);
+    }
+    return r;
+  }
+
+  /**
+   * Leader only: how far each member's log matches this leader's (entries), and the commit
+   * index; null when this node does not lead `groupId`.
+   */
+  progressOf(groupId: number): { readonly commit: number; readonly match: ReadonlyMap<NodeId, number> } | null {
+    const g = this.groups.get(groupId);
+    if (g === undefined || g.failed || g.role !== 'leader') return null;
+    const s = g.node.status();
+    const match = new Map<NodeId, number>();
+    for (const [peer, pr] of s.progress) match.set(peer, pr.match);
+    return { commit: s.commit, match };
+  }
+
+  /**
+   * Stops hosting `groupId` here and deletes its records: for a replica the group has
+   * removed from its membership (the placement moved it away). Waiters are rejected; later
+   * messages for the group are dropped. A Ready being persisted finishes first.
+   */
+  async removeGroup(groupId: number): Promise<void> {
+    const g = this.groups.get(groupId);
+    if (g === undefined) return;
+    this.groups.delete(groupId);
+    this.dirty.delete(g);
+    this.rejectWaiters(g, 'RL_ERR_UNAVAILABLE', `group ${groupId} moved off node ${this.options.nodeId}`);
+    // Bounded wait (5 s) for an in-flight Ready: its persist resolves or fails on its own.
+    for (let i = 0; i < 500 && g.busy && !g.failed; i++) await new Promise((r) => setTimeout(r, 10));
+    g.failed = true; // whatever still holds it does nothing more
+    await this.deps.storage.dropGroup(toGroupId(groupId));
+    g.logger?.info({}, 'group removed from this node');
+  }
+
   transferLeadership(groupId: number, to: NodeId): void {
     const g = this.group(groupId);
     g.node.setTimeMs(this.deps.clock.nowMs());
@@ -280,7 +328,7 @@ export class MultiRaftHost {
     const g = this.groups.get(groupId);
     if (g === undefined) return null;
     const s = g.node.status();
-    return { groupId, role: s.role, leader: s.leader, term: s.term, commit: s.commit, applied: s.applied, confState: s.confState };
+    return { groupId, role: s.role, leader: s.leader, term: s.term, commit: s.commit, applied: s.applied, confState: s.confState, confStateApplied: s.confStateApplied };
   }
 
   groupIds(): number[] {

@@ -43,7 +43,10 @@ export interface GroupView {
   readonly term: Term;
   readonly commit: LogIndex;
   readonly applied: LogIndex;
+  /** The configuration in effect (latest appended, maybe uncommitted). */
   readonly confState: ConfState;
+  /** The configuration as of the applied index (committed). */
+  readonly confStateApplied: ConfState;
 }
 
 /**

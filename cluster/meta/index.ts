@@ -1,5 +1,5 @@
 /** The meta group (group 0): replicated cluster map and versioned configuration document. */
 export * from './meta-types.js';
-export { MetaStateMachine, type MetaListener } from './meta-machine.js';
+export { MetaStateMachine, groupsHolding, mapChangeRefusal, type MetaListener } from './meta-machine.js';
 export { MetaCodecError, decodeCommand, encodeCommand } from './meta-codec.js';
 export { metaMembership, bootstrapClusterMap } from './membership.js';

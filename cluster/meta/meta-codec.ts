@@ -5,7 +5,7 @@
  * so decode throws with the offending field.
  */
 import { Packr } from 'msgpackr';
-import { CONFIG_TEXT_BYTES_MAX, MAP_NODES_MAX, type ClusterMap, type ConfigDocument, type GroupPlacement, type LeaderHint, type MetaCommand, type MetaNode } from './meta-types.js';
+import { CONFIG_TEXT_BYTES_MAX, MAP_NODES_MAX, type ClusterMap, type ConfigDocument, type GroupMembership, type GroupPlacement, type LeaderHint, type MetaCommand, type MetaNode } from './meta-types.js';
 
 export const META_FORMAT_VERSION = 1;
 /** Request ids are caller-made (node id + counter + random); 128 characters is plenty. */
@@ -56,6 +56,17 @@ function readNode(v: unknown, what: string): MetaNode {
     id: str(o['id'], `${what}.id`, 64),
     peerAddress: str(o['peerAddress'], `${what}.peerAddress`, 300),
     apiAddress: api === null || api === undefined ? null : str(api, `${what}.apiAddress`, 300),
+    ...(o['draining'] === true ? { draining: true as const } : {}),
+  };
+}
+
+function readMembership(v: unknown, what: string): GroupMembership {
+  const o = obj(v, what);
+  return {
+    voters: readIds(o['voters'], `${what}.voters`),
+    learners: readIds(o['learners'], `${what}.learners`),
+    index: int(o['index'], `${what}.index`),
+    term: int(o['term'], `${what}.term`),
   };
 }
 
@@ -67,7 +78,10 @@ function readMapBody(v: unknown): Omit<ClusterMap, 'version'> {
   const o = obj(v, 'map');
   const groups: GroupPlacement[] = list(o['groups'], 'map.groups', GROUPS_MAX).map((g, i) => {
     const go = obj(g, `map.groups[${i}]`);
-    return { id: int(go['id'], `map.groups[${i}].id`, 1), replicas: readIds(go['replicas'], `map.groups[${i}].replicas`) };
+    const id = int(go['id'], `map.groups[${i}].id`, 1);
+    const replicas = readIds(go['replicas'], `map.groups[${i}].replicas`);
+    const current = go['current'];
+    return current === undefined || current === null ? { id, replicas } : { id, replicas, current: readMembership(current, `map.groups[${i}].current`) };
   });
   return {
     nodes: list(o['nodes'], 'map.nodes', MAP_NODES_MAX).map((n, i) => readNode(n, `map.nodes[${i}]`)),
@@ -128,6 +142,19 @@ export function decodeCommand(bytes: Uint8Array): MetaCommand {
       return { t: 'node', requestId, node: readNode(c['node'], 'node') };
     case 'hint':
       return { t: 'hint', requestId, groupId: int(c['groupId'], 'groupId', 1), hint: readHint(c['hint'], 'hint') };
+    case 'join':
+      return { t: 'join', requestId, node: readNode(c['node'], 'node') };
+    case 'drain':
+      if (typeof c['draining'] !== 'boolean') throw new MetaCodecError('draining must be a boolean');
+      return { t: 'drain', requestId, nodeId: str(c['nodeId'], 'nodeId', 64), draining: c['draining'] };
+    case 'remove':
+      return { t: 'remove', requestId, nodeId: str(c['nodeId'], 'nodeId', 64) };
+    case 'place':
+      return { t: 'place', requestId, groupId: int(c['groupId'], 'groupId', 1), replicas: readIds(c['replicas'], 'replicas'), ifMapVersion: int(c['ifMapVersion'], 'ifMapVersion') };
+    case 'metaVoters':
+      return { t: 'metaVoters', requestId, voters: readIds(c['voters'], 'voters'), ifMapVersion: int(c['ifMapVersion'], 'ifMapVersion') };
+    case 'groupConf':
+      return { t: 'groupConf', requestId, groupId: int(c['groupId'], 'groupId', 1), conf: readMembership(c['conf'], 'conf') };
     default:
       throw new MetaCodecError(`unknown command ${String(c['t'])}`);
   }

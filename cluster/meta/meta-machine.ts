@@ -7,7 +7,7 @@
 import type { Entry, NodeId, Role, SnapshotMeta, Term } from '../../raft/index.js';
 import type { GroupStateMachine } from '../host/types.js';
 import { decodeCommand, decodeSnapshot, encodeSnapshot, frameChunk, readFramedChunks } from './meta-codec.js';
-import { CONFIG_TEXT_BYTES_MAX, type ClusterMap, type ConfigDocument, type LeaderHint, type MetaCommand, type MetaOutcome } from './meta-types.js';
+import { CONFIG_TEXT_BYTES_MAX, MAP_NODES_MAX, META_VOTERS_MAX, type ClusterMap, type ConfigDocument, type GroupPlacement, type LeaderHint, type MetaCommand, type MetaNode, type MetaOutcome } from './meta-types.js';
 
 /**
  * Outcomes remembered for proposers to read, newest last. A proposer reads its outcome
@@ -117,7 +117,30 @@ export class MetaStateMachine implements GroupStateMachine {
           outcome = { status: 'ignored', index, configVersion, mapVersion, why: 'no change' };
           break;
         }
-        this.setMap({ ...map, version: map.version + 1, nodes: map.nodes.map((n) => (n.id === c.node.id ? c.node : n)) });
+        // Addresses only: a node re-registering keeps its draining mark.
+        const readdress = (n: MetaNode): MetaNode => ({ ...n, peerAddress: c.node.peerAddress, apiAddress: c.node.apiAddress });
+        this.setMap({ ...map, version: map.version + 1, nodes: map.nodes.map((n) => (n.id === c.node.id ? readdress(n) : n)) });
+        outcome = { status: 'applied', index, configVersion, mapVersion: map.version + 1 };
+        break;
+      }
+      case 'join':
+      case 'drain':
+      case 'remove':
+      case 'place':
+      case 'metaVoters':
+      case 'groupConf': {
+        const map = this.clusterMap;
+        const why = map === null ? 'no cluster map yet' : mapChangeRefusal(map, c);
+        if (map === null || why !== null) {
+          outcome = { status: 'ignored', index, configVersion, mapVersion, why: why ?? 'no cluster map yet' };
+          break;
+        }
+        const next = applyMapChange(map, c);
+        if (next === null) {
+          outcome = { status: 'ignored', index, configVersion, mapVersion, why: 'no change' };
+          break;
+        }
+        this.setMap({ ...next, version: map.version + 1 });
         outcome = { status: 'applied', index, configVersion, mapVersion: map.version + 1 };
         break;
       }
@@ -174,5 +197,101 @@ export class MetaStateMachine implements GroupStateMachine {
     this.leaderId = leader;
     this.term = term;
     for (const l of this.listeners) l.onRoleChange?.(role, leader, term);
+  }
+}
+
+type MapChange = Extract<MetaCommand, { t: 'join' | 'drain' | 'remove' | 'place' | 'metaVoters' | 'groupConf' }>;
+
+function distinct(ids: readonly string[]): boolean {
+  return new Set(ids).size === ids.length;
+}
+
+/**
+ * Why `c` may not apply to `map` (null: it may). Decided at apply, from the entry and the
+ * map alone, so every replica refuses the same commands (the proposer checked too, and
+ * answered the operator with a code; this is the linearization point).
+ */
+export function mapChangeRefusal(map: ClusterMap, c: MapChange): string | null {
+  const known = new Set(map.nodes.map((n) => n.id));
+  switch (c.t) {
+    case 'join': {
+      const cur = map.nodes.find((n) => n.id === c.node.id);
+      if (cur !== undefined && cur.peerAddress !== c.node.peerAddress) return `node ${c.node.id} is already a member with peer address ${cur.peerAddress}`;
+      if (cur === undefined && map.nodes.length >= MAP_NODES_MAX) return `the cluster map holds ${MAP_NODES_MAX} nodes already`;
+      return null;
+    }
+    case 'drain':
+      return known.has(c.nodeId) ? null : `node ${c.nodeId} is not a member`;
+    case 'remove': {
+      if (!known.has(c.nodeId)) return `node ${c.nodeId} is not a member`;
+      if (map.metaVoters.includes(c.nodeId)) return `node ${c.nodeId} still votes in group 0`;
+      const holding = groupsHolding(map, c.nodeId);
+      return holding.length === 0 ? null : `node ${c.nodeId} still holds replicas of groups ${holding.join(', ')}`;
+    }
+    case 'place': {
+      if (c.ifMapVersion !== map.version) return `the map changed (version ${map.version}, planned from ${c.ifMapVersion})`;
+      if (!map.groups.some((g) => g.id === c.groupId)) return `no group ${c.groupId}`;
+      if (c.replicas.length === 0 || !distinct(c.replicas) || !c.replicas.every((r) => known.has(r))) return 'replicas must be distinct members';
+      return null;
+    }
+    case 'metaVoters': {
+      if (c.ifMapVersion !== map.version) return `the map changed (version ${map.version}, planned from ${c.ifMapVersion})`;
+      if (c.voters.length === 0 || c.voters.length > META_VOTERS_MAX || !distinct(c.voters) || !c.voters.every((r) => known.has(r))) {
+        return `meta voters must be 1 to ${META_VOTERS_MAX} distinct members`;
+      }
+      return null;
+    }
+    case 'groupConf': {
+      const g = map.groups.find((x) => x.id === c.groupId);
+      if (g === undefined) return `no group ${c.groupId}`;
+      if (g.current !== undefined && c.conf.index <= g.current.index) return 'an older membership report';
+      return null;
+    }
+  }
+}
+
+/** Groups whose target or current membership includes `nodeId`. */
+export function groupsHolding(map: Pick<ClusterMap, 'groups'>, nodeId: string): number[] {
+  return map.groups
+    .filter((g) => g.replicas.includes(nodeId) || (g.current !== undefined && (g.current.voters.includes(nodeId) || g.current.learners.includes(nodeId))))
+    .map((g) => g.id);
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** The map after `c` (without its version), or null when `c` changes nothing. */
+function applyMapChange(map: ClusterMap, c: MapChange): Omit<ClusterMap, 'version'> | null {
+  switch (c.t) {
+    case 'join': {
+      const cur = map.nodes.find((n) => n.id === c.node.id);
+      if (cur !== undefined) {
+        if (cur.apiAddress === c.node.apiAddress) return null;
+        return { ...map, nodes: map.nodes.map((n) => (n.id === c.node.id ? { ...n, apiAddress: c.node.apiAddress } : n)) };
+      }
+      const node: MetaNode = { id: c.node.id, peerAddress: c.node.peerAddress, apiAddress: c.node.apiAddress };
+      return { ...map, nodes: [...map.nodes, node].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
+    }
+    case 'drain': {
+      const cur = map.nodes.find((n) => n.id === c.nodeId);
+      if (cur === undefined || (cur.draining === true) === c.draining) return null;
+      const changed = (n: MetaNode): MetaNode => (c.draining ? { ...n, draining: true } : { id: n.id, peerAddress: n.peerAddress, apiAddress: n.apiAddress });
+      return { ...map, nodes: map.nodes.map((n) => (n.id === c.nodeId ? changed(n) : n)) };
+    }
+    case 'remove':
+      return { ...map, nodes: map.nodes.filter((n) => n.id !== c.nodeId) };
+    case 'place': {
+      const g = map.groups.find((x) => x.id === c.groupId);
+      if (g !== undefined && sameIds(g.replicas, c.replicas)) return null;
+      // A group never reported keeps its old target as its known membership, so the replicas
+      // that leave are still hosted (and counted) until its leader reports them gone.
+      const moved = (x: GroupPlacement): GroupPlacement => ({ ...x, replicas: [...c.replicas], current: x.current ?? { voters: [...x.replicas], learners: [], index: 0, term: 0 } });
+      return { ...map, groups: map.groups.map((x) => (x.id === c.groupId ? moved(x) : x)) };
+    }
+    case 'metaVoters':
+      return sameIds(map.metaVoters, c.voters) ? null : { ...map, metaVoters: [...c.voters] };
+    case 'groupConf':
+      return { ...map, groups: map.groups.map((x) => (x.id === c.groupId ? { ...x, current: c.conf } : x)) };
   }
 }

@@ -40,12 +40,32 @@ export interface MetaNode {
   readonly peerAddress: string;
   /** host:port of the node's client API, once the node has registered it. */
   readonly apiAddress: string | null;
+  /** Set by `rlctl node drain`: the planner moves every replica and leader off this node. Absent: active. */
+  readonly draining?: true;
 }
 
 export interface GroupPlacement {
   readonly id: number;
-  /** Replica node ids; the first is the preferred leader. */
+  /**
+   * Replica node ids the group should have (the planner's target); the first is the
+   * preferred leader. The group's leader reconciles its Raft membership toward it one
+   * single-server change at a time.
+   */
   readonly replicas: readonly string[];
+  /**
+   * The group's applied Raft membership, as its leader last reported it. Absent: never
+   * reported (a group still on its bootstrap membership, which equals `replicas`).
+   * A group whose `current` differs from `replicas` has a move in progress.
+   */
+  readonly current?: GroupMembership;
+}
+
+/** A Raft membership as reported by a group's leader, with the log index it was applied at. */
+export interface GroupMembership {
+  readonly voters: readonly string[];
+  readonly learners: readonly string[];
+  readonly index: number;
+  readonly term: number;
 }
 
 export interface ClusterMap {
@@ -86,7 +106,23 @@ export type MetaCommand =
       readonly map: Omit<ClusterMap, 'version'>;
     }
   | { readonly t: 'node'; readonly requestId: string; readonly node: MetaNode }
-  | { readonly t: 'hint'; readonly requestId: string; readonly groupId: number; readonly hint: LeaderHint };
+  | { readonly t: 'hint'; readonly requestId: string; readonly groupId: number; readonly hint: LeaderHint }
+  /** A node joins the cluster map (or, same id, updates its addresses); it follows group 0 as a learner. */
+  | { readonly t: 'join'; readonly requestId: string; readonly node: MetaNode }
+  /** Marks a node draining (or active again). */
+  | { readonly t: 'drain'; readonly requestId: string; readonly nodeId: string; readonly draining: boolean }
+  /** Removes a node from the map: applied only when it holds no replica and no meta vote. */
+  | { readonly t: 'remove'; readonly requestId: string; readonly nodeId: string }
+  /**
+   * The planner's next step for one group: its target replicas. Applied only while the map
+   * is still at `ifMapVersion` (the version the planner decided from), so two planners
+   * (an old and a new meta leader) never interleave their moves.
+   */
+  | { readonly t: 'place'; readonly requestId: string; readonly groupId: number; readonly replicas: readonly string[]; readonly ifMapVersion: number }
+  /** The target voters of group 0 (every other node follows it as a learner); same `ifMapVersion` rule. */
+  | { readonly t: 'metaVoters'; readonly requestId: string; readonly voters: readonly string[]; readonly ifMapVersion: number }
+  /** A group's leader reports the Raft membership it applied (ignored when older than the one recorded). */
+  | { readonly t: 'groupConf'; readonly requestId: string; readonly groupId: number; readonly conf: GroupMembership };
 
 /** What applying a command did, as its proposer learns it. */
 export type MetaOutcome =

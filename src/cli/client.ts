@@ -27,7 +27,7 @@ export function parseEndpoint(raw: string): Endpoint {
 }
 
 export interface RequestOptions {
-  readonly method?: 'GET' | 'PUT' | 'POST';
+  readonly method?: 'GET' | 'PUT' | 'POST' | 'DELETE';
   readonly body?: string;
   readonly headers?: Readonly<Record<string, string>>;
   /** Bearer token to send (admin or client token). */

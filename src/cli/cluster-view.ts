@@ -24,6 +24,16 @@ export interface MetaRow {
   readonly learners: readonly string[];
 }
 
+/** A group whose membership is moving toward the planner's target. */
+export interface MoveRow {
+  readonly groupId: number;
+  readonly voters: readonly string[];
+  readonly learners: readonly string[];
+  readonly target: readonly string[];
+  readonly adding: readonly string[];
+  readonly removing: readonly string[];
+}
+
 export interface ClusterView {
   readonly node: string;
   readonly configVersion: number;
@@ -31,6 +41,8 @@ export interface ClusterView {
   readonly members: readonly { id: string; apiAddress: string | null }[];
   readonly meta: MetaRow | null;
   readonly groups: readonly GroupRow[];
+  /** Moves in progress (absent from nodes of older versions: none). */
+  readonly moves: readonly MoveRow[];
 }
 
 function num(v: unknown): number | null {
@@ -81,5 +93,11 @@ export function parseClusterView(body: unknown, from: string): ClusterView {
         return { id: String(r['id']), apiAddress: strOrNull(r['apiAddress']) };
       })
     : strs(o['nodes']).map((id) => ({ id, apiAddress: null }));
-  return { node: o['node'], configVersion: num(o['configVersion']) ?? 0, slotMapVersion: num(o['slotMapVersion']) ?? 0, members, meta, groups };
+  const moves = Array.isArray(o['moves'])
+    ? (o['moves'] as unknown[]).map((x): MoveRow => {
+        const r = x as Record<string, unknown>;
+        return { groupId: num(r['groupId']) ?? -1, voters: strs(r['voters']), learners: strs(r['learners']), target: strs(r['target']), adding: strs(r['adding']), removing: strs(r['removing']) };
+      })
+    : [];
+  return { node: o['node'], configVersion: num(o['configVersion']) ?? 0, slotMapVersion: num(o['slotMapVersion']) ?? 0, members, meta, groups, moves };
 }

@@ -10,6 +10,7 @@ import { configApply, configDiff, configExplain, configGet, configValidate } fro
 import type { CommandContext } from './context.js';
 import type { CliIo } from './io.js';
 import { checkCommand, leaderTransfer } from './misc-commands.js';
+import { nodeAdd, nodeDrain, nodeList, nodeRemove } from './node-commands.js';
 import { groupsCommand, statusCommand } from './status.js';
 import { runTop } from './top.js';
 
@@ -77,6 +78,32 @@ export async function runRlctl(argv: readonly string[], io: CliIo, env: Readonly
     .argument('<group>', 'group id', integer(0, '<group>'))
     .argument('<node>', 'target node id')
     .action(act((ctx, group: number, node: string) => leaderTransfer(ctx, group, node)));
+
+  const node = program.command('node').description('cluster membership: list, add, drain and remove nodes (docs/scale.md)');
+  node.command('list').description('members, their state, replica counts, and the moves in progress').action(act(nodeList));
+  const nodeAddCmd = node
+    .command('add')
+    .description('add a node to the cluster map (then start it with --join); the planner moves replicas onto it')
+    .requiredOption('--id <id>', 'node id')
+    .requiredOption('--peer-addr <host:port>', 'its peer transport address')
+    .option('--addr <host:port>', 'its client API address');
+  nodeAddCmd.action(
+    act(async (ctx) => {
+      const o = nodeAddCmd.opts<{ id: string; peerAddr: string; addr?: string }>();
+      return nodeAdd(ctx, o.id, o.addr, o.peerAddr);
+    }),
+  );
+  const drainCmd = node
+    .command('drain')
+    .description('move every replica and leader off a node (refused when too few nodes would remain)')
+    .argument('<id>', 'node id')
+    .option('--undo', 'make a draining node active again');
+  drainCmd.action(act((ctx, id: string) => nodeDrain(ctx, id, drainCmd.opts<{ undo?: boolean }>().undo === true)));
+  node
+    .command('remove')
+    .description('remove a drained node from the cluster (refused while it still holds replicas)')
+    .argument('<id>', 'node id')
+    .action(act((ctx, id: string) => nodeRemove(ctx, id)));
 
   const config = program.command('config').description('the replicated rate-limit configuration');
   config.command('get').description('print the running configuration (document on stdout, version on stderr)').action(act(configGet));

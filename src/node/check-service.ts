@@ -116,6 +116,14 @@ export class NodeCheckService {
     this.groups.set(groupId, { machine, open: null, sealed: new Map(), flushScheduled: false, fenceIndex: 0 });
   }
 
+  /**
+   * Stops deciding for `groupId` here (its replica moved off this node). Checks waiting on
+   * its batches fail through the host (waiters rejected as unavailable: retryable).
+   */
+  removeGroup(groupId: number): void {
+    this.groups.delete(groupId);
+  }
+
   setConfig(config: CompiledConfig): void {
     this.config = config;
     this.indexRules();

@@ -148,7 +148,24 @@ export interface NodeMetricsSources {
   readonly shards: () => Iterable<ShardSizes>;
   readonly configVersion: () => number;
   readonly maxClockSkewMs: number;
+  /** Placement moves (src/node/placement/controller.ts); absent: every series reads 0. */
+  readonly placement?: () => PlacementMetricsSource;
 }
+
+/** What the placement controller counts, read at scrape time. */
+export interface PlacementMetricsSource {
+  readonly steps: Readonly<Record<'replace' | 'add' | 'shrink' | 'balance' | 'leader', number>>;
+  readonly confChanges: Readonly<Record<'addLearner' | 'addVoter' | 'removeNode', number>>;
+  readonly transfers: number;
+  readonly movesInProgress: number;
+}
+
+const PLACEMENT_ZERO: PlacementMetricsSource = {
+  steps: { replace: 0, add: 0, shrink: 0, balance: 0, leader: 0 },
+  confChanges: { addLearner: 0, addVoter: 0, removeNode: 0 },
+  transfers: 0,
+  movesInProgress: 0,
+};
 
 type Labels = Record<string, string>;
 
@@ -332,6 +349,20 @@ export function buildNodeRegistry(src: NodeMetricsSources): Registry {
   readGauge(registry, 'rl_transport_send_queue_messages', 'Messages queued for each peer', ['peer'], perPeer((p) => p.queueMessages));
   readGauge(registry, 'rl_transport_peer_connected', 'Whether an authenticated connection to the peer is open (1) or not (0)', ['peer'], perPeer((p) => (p.state === 'connected' ? 1 : 0)));
   readCounter(registry, 'rl_transport_auth_failures_total', 'Peer handshakes that failed authentication', [], () => one(src.transport.stats().authFailures));
+
+  // Placement: replica moves (planner steps on the meta leader, membership changes on group leaders).
+  const placement = (): PlacementMetricsSource => src.placement?.() ?? PLACEMENT_ZERO;
+  readCounter(registry, 'rl_placement_moves_total', 'Replica moves the planner started as meta leader (a replica off a draining node, added, dropped, or moved to balance)', [], () => {
+    const st = placement().steps;
+    return one(st.replace + st.add + st.shrink + st.balance);
+  });
+  readCounter(registry, 'rl_placement_leader_moves_total', "Preferred-leader changes the planner wrote as meta leader (a group's replicas reordered to spread leaders)", [], () => one(placement().steps.leader));
+  readCounter(registry, 'rl_placement_membership_changes_total', 'Raft membership changes (add learner, promote, remove) this node proposed as a group leader', [], () => {
+    const c = placement().confChanges;
+    return one(c.addLearner + c.addVoter + c.removeNode);
+  });
+  readCounter(registry, 'rl_placement_leader_handoffs_total', 'Leaderships this node handed away because the planner moved its replica off the group', [], () => one(placement().transfers));
+  readGauge(registry, 'rl_placement_moves_in_progress', "Groups whose membership differs from the planner's target in this node's cluster map", [], () => one(placement().movesInProgress));
 
   // Node: configuration and clocks.
   readGauge(registry, 'rl_config_version', 'Version of the rate-limit configuration this node serves', [], () => one(src.configVersion()));

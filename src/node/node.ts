@@ -30,6 +30,8 @@ import { MetaService } from './meta/meta-service.js';
 import { CheckMetrics, buildNodeRegistry, type ShardSizes } from './metrics.js';
 import type { NodeOptions } from './options.js';
 import { staticPlacement, type Placement } from './placement.js';
+import { PlacementController } from './placement/controller.js';
+import { requestJoin } from './placement/join.js';
 import { ShardMachine } from './shard/shard-machine.js';
 import { CheckStats } from './stats/check-stats.js';
 import { NodeStatsReporter, type ClusterSnapshot } from './stats/node-stats.js';
@@ -53,6 +55,8 @@ export class RlNode {
   /** Group 0: replicated configuration and cluster map (set right after construction). */
   private meta!: MetaService;
   private metaMachine!: MetaStateMachine;
+  /** Dynamic placement: follows the cluster map, reconciles group memberships, plans moves (set right after construction). */
+  private controller!: PlacementController;
 
   private constructor(
     private readonly options: NodeOptions,
@@ -93,7 +97,10 @@ export class RlNode {
       }
     };
     const hostTransport: HostTransport = { send, onMessage: (h) => (hostHandler = h) };
-    const skew = new ClockSkewMonitor({ send, onMessage: () => undefined }, { wallNowMs: () => Date.now(), monoNowMs: () => performance.now() });
+    // Wall time for decisions and clock probes; `clockOffsetMs` is 0 except in chaos tests that inject skew.
+    const clockOffsetMs = options.clockOffsetMs;
+    const wallNowMs = clockOffsetMs === 0 ? (): number => Date.now() : (): number => Date.now() + clockOffsetMs;
+    const skew = new ClockSkewMonitor({ send, onMessage: () => undefined }, { wallNowMs, monoNowMs: () => performance.now() });
     transport.onMessage((from, groupId, message) => {
       if (groupId === FORWARD_CHANNEL) forwarder?.receive(from, message);
       else if (groupId === CLOCK_CHANNEL) skew.receive(from, message);
@@ -108,7 +115,7 @@ export class RlNode {
       },
       { storage, transport: hostTransport, clock: { nowMs: () => performance.now() }, prng: createSeededPrng(Date.now() % 2 ** 31), logger: logger.child({ component: 'raft' }) },
     );
-    const service = new NodeCheckService(options.id, host, placement.slots, config, null, { wallNowMs: () => Date.now() });
+    const service = new NodeCheckService(options.id, host, placement.slots, config, null, { wallNowMs });
     // Live stats (/v1/stats, dashboard): checks are counted where they enter the cluster
     // (hops 0), so the nodes' figures add up; a few typed-array increments per check.
     const checkStats = new CheckStats({ resources: trackedResources(config.rules) }, { nowMs: () => performance.now() });
@@ -124,6 +131,7 @@ export class RlNode {
         fileConfig: { text: configText, format: configFormat, compiled: config },
         groupOf: (slot) => placement.slots.groupOf(slot),
         groups: placement.groupIds.map((id) => ({ id, replicas: placement.replicasOf(id) })),
+        replicationFactor: options.replicationFactor,
       },
       {
         host,
@@ -140,6 +148,21 @@ export class RlNode {
       },
     );
     metaService = meta;
+    // Placement follows group 0's map: which groups this node hosts, who it connects to,
+    // and (on group leaders and the meta leader) the moves that bring the map about.
+    const controller = new PlacementController(
+      { nodeId: options.id, replicationFactor: options.replicationFactor, initial: placement },
+      {
+        host,
+        map: () => metaMachine.map,
+        submit: (make) => meta.submit(make),
+        transport,
+        openGroup: (groupId) => node.openShard(groupId, null),
+        closeGroup: (groupId) => node.closeShard(groupId),
+        logger: logger.child({ component: 'placement' }),
+      },
+    );
+    metaMachine.listen({ onMap: () => controller.mapChanged() });
     const registry = buildNodeRegistry({
       checks: checkMetrics,
       service,
@@ -148,6 +171,7 @@ export class RlNode {
       storage,
       skew,
       shards: () => node.shardSizes(),
+      placement: () => controller.stats(),
       configVersion: () => configVersion,
       maxClockSkewMs: options.maxClockSkewMs,
     });
@@ -195,13 +219,20 @@ export class RlNode {
       return out;
     };
     // A group not hosted here is reached through one of its replicas, which forwards to its leader.
+    // The target is the group's leader when group 0's hint names a reachable voter, else a reachable voter.
     const serve = (input: CheckInput, hops: number): CheckAnswer => {
-      const groupId = placement.slots.groupOf(slotOf(input.key));
+      const slot = slotOf(input.key);
+      const groupId = placement.slots.groupOf(slot);
       if (host.hosts(groupId)) return service.check(input, hops);
       if (hops > 0 || forwarder === null) throw new RateLimiterError('RL_ERR_UNAVAILABLE', `group ${groupId} is not hosted here`);
-      const replicas = placement.replicasOf(groupId);
+      const voters = controller.votersOf(groupId).filter((r) => r !== options.id);
+      const reachable = voters.filter((r) => transport.peerState(r) === 'connected');
+      const hint = metaMachine.leaderHints().get(groupId)?.leader;
+      const pool = reachable.length > 0 ? reachable : voters;
+      const to = hint !== undefined && reachable.includes(hint) ? hint : pool[slot % Math.max(1, pool.length)];
+      if (to === undefined) throw new RateLimiterError('RL_ERR_UNAVAILABLE', `group ${groupId} has no replica this node can reach`, { details: { groupId } });
       service.counters.forwarded++;
-      return forwarder.forward(replicas[slotOf(input.key) % replicas.length] as string, input, 1);
+      return forwarder.forward(to, input, 1);
     };
     forwarder = new Forwarder(
       { send, onMessage: () => undefined },
@@ -214,7 +245,9 @@ export class RlNode {
       check: (input) => counted(input, 0),
       ruleWindowMs: (rule) => service.ruleWindowMs(rule),
       // Ready: every hosted group has a leader and group 0 has handed this node its configuration.
-      isReady: () => meta.hasReplicatedConfig() && placement.groupIds.every((g) => !host.hosts(g) || host.leaderOf(g) !== null),
+      // A replica still joining its group (not a voter yet) does not count: it has no leader to know until the leader adds it.
+      isReady: () =>
+        meta.hasReplicatedConfig() && placement.groupIds.every((g) => !host.hosts(g) || host.leaderOf(g) !== null || !(host.view(g)?.confState.voters.includes(toNodeId(options.id)) ?? false)),
       clusterView: () => node.clusterView(),
       metricsText: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
     };
@@ -227,36 +260,44 @@ export class RlNode {
     const statsRoutes = new StatsRoutes({}, { snapshot: () => stats.snapshot(), logger: logger.child({ component: 'stats' }) });
     const api = new ApiServer(
       { host: options.listenHost, port: options.listenPort },
-      { service: apiService, logger: logger.child({ component: 'api' }), clientToken: options.clientToken, routes: [statsRoutes.register, dashboardRoutes(), adminRoutes({ admin: meta, adminToken: options.adminToken, logger: logger.child({ component: 'admin' }) })] },
+      { service: apiService, logger: logger.child({ component: 'api' }), clientToken: options.clientToken, routes: [statsRoutes.register, dashboardRoutes(), adminRoutes({ admin: meta, nodes: meta, adminToken: options.adminToken, logger: logger.child({ component: 'admin' }) })] },
     );
-    const node: RlNode = new RlNode(options, logger, config, placement, storage, transport, host, service, api, forwarder, registry, skew);
+    const node: RlNode = new RlNode(options, logger, config, controller, storage, transport, host, service, api, forwarder, registry, skew);
     node.statsStream = statsRoutes;
     node.meta = meta;
     node.metaMachine = metaMachine;
+    node.controller = controller;
     await node.open();
     return node;
   }
 
   private async open(): Promise<void> {
     const fresh = this.storage.groupIds().length === 0;
-    for (const groupId of this.placement.groupIds) {
-      const replicas = this.placement.replicasOf(groupId);
-      if (!replicas.includes(this.options.id)) continue;
-      const machine = new ShardMachine(this.meta.served().config);
-      this.machines.set(groupId, machine);
-      await this.host.addGroup(groupId, { bootstrap: { voters: replicas.map(toNodeId), learners: [] }, stateMachine: machine });
-      this.service.addGroup(groupId, machine);
+    // A new node joining through --join bootstraps nothing: group 0's leader fills its
+    // meta replica, and its shard replicas come as the planner moves them here. A node
+    // whose earlier join failed holds an empty group 0 only, and joins again.
+    let joining = this.options.join !== undefined && this.storage.groupIds().every((g) => g === META_GROUP_ID);
+    if (fresh && !joining) {
+      // A fresh cluster: the first placement comes from the member list (the first cluster map records it).
+      for (const groupId of this.placement.groupIds) {
+        const replicas = this.placement.replicasOf(groupId);
+        if (replicas.includes(this.options.id)) await this.openShard(groupId, replicas);
+      }
+    } else {
+      // Restart: the groups this node held; the cluster map (replayed from group 0) adds or drops the rest.
+      for (const groupId of this.storage.groupIds()) if (groupId !== META_GROUP_ID) await this.openShard(groupId, null);
     }
     // Group 0 last, so every shard machine is registered before a configuration applies.
     // Every node hosts it: the first five sorted ids as voters, the others as learners.
     const metaMembers = MetaService.membership([this.options.id, ...Object.keys(this.options.peers)]);
     await this.host.addGroup(META_GROUP_ID, {
-      bootstrap: { voters: metaMembers.voters.map(toNodeId), learners: metaMembers.learners.map(toNodeId) },
+      bootstrap: joining ? null : { voters: metaMembers.voters.map(toNodeId), learners: metaMembers.learners.map(toNodeId) },
       stateMachine: this.metaMachine,
     });
+    if (joining && this.host.lastIndex(META_GROUP_ID) > 0) joining = false; // a member already: --join is ignored
     this.peerPort = (await this.transport.start()).port;
     this.host.start();
-    if (!fresh) {
+    if (!fresh && !joining) {
       // A restart replays group 0 from its own log: serve the newest version applied here
       // rather than the file. Bounded: a node that cannot replay in 5 s serves the file's
       // version until it catches up (and says so in /v1/cluster: configVersion 0).
@@ -265,14 +306,16 @@ export class RlNode {
       if (!this.meta.hasReplicatedConfig()) this.logger.warn({}, 'group 0 has not replayed a configuration yet; serving the --config file until it does');
     }
     this.apiPort = (await this.api.start()).port;
+    if (joining) await this.join();
     this.meta.start(`${this.options.listenHost}:${this.apiPort}`);
+    this.controller.start();
     this.sweeper = setInterval(() => {
       for (const m of this.machines.values()) m.replica.sweep(SWEEP_SLOTS_PER_TICK);
     }, 1000);
     // Preferred leaders: each group's first replica leads it when it is up, so leaders (and
     // the work of deciding) spread evenly over nodes. At most one transfer per group per 10 s.
     this.balancer = setInterval(() => this.balanceLeaders(), 2000);
-    if (fresh) {
+    if (fresh && !joining) {
       // Spread first leaders: the first replica of each group campaigns once peers are up.
       this.campaigner = setTimeout(() => {
         for (const groupId of this.machines.keys()) {
@@ -286,6 +329,41 @@ export class RlNode {
     this.logger.info({ api: `${this.options.listenHost}:${this.apiPort}`, peer: `${this.options.peerListenHost}:${this.peerPort}`, groups: this.machines.size, configVersion: this.config.version }, 'node started');
   }
 
+  /** Asks the --join seed to add this node to the cluster map, then connects to every member it names. */
+  private async join(): Promise<void> {
+    const seed = this.options.join as string;
+    const token = this.options.adminToken;
+    if (token === undefined) throw new TypeError('Cannot join: --join needs --admin-token');
+    const self = { id: this.options.id, peerAddress: `${this.options.peerListenHost}:${this.peerPort}`, apiAddress: `${this.options.listenHost}:${this.apiPort}` };
+    const { nodes, groups } = await requestJoin({ seed, token, node: self, timeoutMs: 30_000, groups: this.options.groups });
+    if (groups !== this.options.groups) {
+      this.logger.error({ groups, mine: this.options.groups }, 'the cluster runs another number of shard groups than --groups');
+      throw new TypeError(`Cannot join: the cluster has ${groups} shard groups but this node was started with --groups ${this.options.groups}; restart it with --groups ${groups}`);
+    }
+    for (const n of nodes) {
+      if (n.id === this.options.id || this.transport.peerState(n.id) !== undefined) continue;
+      this.transport.addPeer(n.id, n.peerAddress);
+    }
+    this.logger.info({ seed, members: nodes.map((n) => n.id) }, 'joined the cluster; replicas move here as the planner places them');
+  }
+
+  /** Hosts a replica of shard group `groupId`: `bootstrap` for the first placement of a fresh cluster, null otherwise. */
+  async openShard(groupId: number, bootstrap: readonly string[] | null): Promise<void> {
+    if (this.host.hosts(groupId)) return;
+    const machine = new ShardMachine(this.meta.served().config);
+    this.machines.set(groupId, machine);
+    await this.host.addGroup(groupId, { bootstrap: bootstrap === null ? null : { voters: bootstrap.map(toNodeId), learners: [] }, stateMachine: machine });
+    this.service.addGroup(groupId, machine);
+  }
+
+  /** Drops this node's replica of `groupId` (the group removed it from its membership). */
+  async closeShard(groupId: number): Promise<void> {
+    this.service.removeGroup(groupId);
+    this.machines.delete(groupId);
+    this.lastTransferMs.delete(groupId);
+    await this.host.removeGroup(groupId);
+  }
+
   /**
    * Once per 2 s: probe peer clocks; hand away every group this node leads when its clock
    * disagrees with every peer by more than maxClockSkewMs; else move each group to its
@@ -293,7 +371,7 @@ export class RlNode {
    * evenly. At most one transfer per group per 10 s, so a failing target is not retried in a loop.
    */
   private balanceLeaders(): void {
-    const peers = Object.keys(this.options.peers);
+    const peers = this.meta.members().map((n) => n.id).filter((id) => id !== this.options.id);
     this.skew.probe(peers);
     const now = Date.now();
     const skewed = this.skew.selfSkewed(this.options.maxClockSkewMs);
@@ -309,7 +387,9 @@ export class RlNode {
       } else {
         const preferred = this.placement.replicasOf(groupId)[0];
         if (this.meta.balancerHeld(groupId, now)) continue; // an operator moved it: leave it there for a while
-        if (preferred !== undefined && preferred !== this.options.id && replicas.includes(preferred) && !this.skewedPeer(preferred)) target = preferred;
+        // Only to a voter: a replica the planner just placed is a learner until it caught up.
+        const voter = preferred !== undefined && (this.host.view(groupId)?.confState.voters.includes(toNodeId(preferred)) ?? false);
+        if (preferred !== undefined && voter && preferred !== this.options.id && replicas.includes(preferred) && !this.skewedPeer(preferred)) target = preferred;
       }
       if (target === undefined) continue;
       this.lastTransferMs.set(groupId, now);
@@ -335,18 +415,21 @@ export class RlNode {
   clusterView(): unknown {
     return {
       node: this.options.id,
-      nodes: [this.options.id, ...Object.keys(this.options.peers)].sort(),
+      nodes: this.meta.members().map((n) => n.id),
       slotCount: SLOT_COUNT,
       slotMapVersion: this.placement.slots.version,
       configVersion: this.meta.served().version,
       // Group 0 is listed apart from `groups` (shard groups only: the SDK counts them for slot → group).
       meta: this.meta.view(),
       members: this.meta.members(),
+      // Groups whose membership is moving toward the planner's target (add learner → promote → remove).
+      moves: this.controller.moves(),
       groups: this.placement.groupIds.map((groupId) => {
         const v = this.host.view(groupId);
         return {
           id: groupId,
           replicas: this.placement.replicasOf(groupId),
+          voters: this.controller.votersOf(groupId),
           hosted: v !== null,
           leader: v?.leader ?? null,
           role: v?.role ?? null,
@@ -395,6 +478,7 @@ export class RlNode {
   /** Stops accepting, fails what is waiting, flushes storage and closes everything. */
   async stop(): Promise<void> {
     this.statsStream?.close();
+    this.controller.stop();
     if (this.sweeper !== null) clearInterval(this.sweeper);
     if (this.campaigner !== null) clearTimeout(this.campaigner);
     if (this.balancer !== null) clearInterval(this.balancer);

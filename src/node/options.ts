@@ -32,6 +32,17 @@ export interface NodeOptions {
   readonly adminToken: string | undefined;
   /** When set, check endpoints (`/v1/check*`, `/v1/ws`) require it as a bearer token. */
   readonly clientToken: string | undefined;
+  /**
+   * Test only (chaos runs): added to every wall-clock read this node makes for decisions and
+   * clock probes, to inject clock skew. 0 in production; never set it outside tests.
+   */
+  readonly clockOffsetMs: number;
+  /**
+   * API address (host:port) of a member to join through, for a node with empty storage:
+   * it asks that member to add it to the cluster map instead of bootstrapping a cluster.
+   * Ignored once the node has data. Needs the admin token.
+   */
+  readonly join?: string;
 }
 
 interface Spec {
@@ -58,6 +69,8 @@ const SPECS: Record<string, Spec> = {
   logLevel: { flag: '--log-level <level>', env: 'RL_LOG_LEVEL', description: 'pino level', fallback: 'info' },
   adminToken: { flag: '--admin-token <token>', env: 'RL_ADMIN_TOKEN', description: 'bearer token of the admin API; without it the admin API is disabled (prefer the env variable)', fallback: '' },
   clientToken: { flag: '--client-token <token>', env: 'RL_CLIENT_TOKEN', description: 'bearer token check endpoints require when set (prefer the env variable)', fallback: '' },
+  join: { flag: '--join <host:port>', env: 'RL_JOIN', description: 'API address of a member to join through (a new node with empty storage; needs the admin token)', fallback: '' },
+  clockOffsetMs: { flag: '--clock-offset-ms <ms>', env: 'RL_CLOCK_OFFSET_MS', description: 'TEST ONLY: shifts this node\'s wall clock by this many ms (chaos runs inject skew with it)', fallback: '0' },
 };
 
 /**
@@ -128,6 +141,8 @@ export function parseNodeOptions(argv: readonly string[], env: Readonly<Record<s
   const tickIntervalMs = int(get('tickMs'), '--tick-ms', 1, 10_000, errors);
   const electionTimeoutTicks = int(get('electionTicks'), '--election-ticks', 3, 1000, errors);
   const maxClockSkewMs = int(get('maxClockSkewMs'), '--max-clock-skew-ms', 1, 60_000, errors);
+  // ±1 h: far beyond any skew a test injects; a bigger value is a typo, not a test.
+  const clockOffsetMs = int(get('clockOffsetMs'), '--clock-offset-ms', -3_600_000, 3_600_000, errors);
   const clusterSecret = get('clusterSecret');
   if (clusterSecret !== '' && Buffer.byteLength(clusterSecret) < 16) errors.push('--cluster-secret must be at least 16 bytes');
   const token = (key: 'adminToken' | 'clientToken', flag: string): string | undefined => {
@@ -140,6 +155,11 @@ export function parseNodeOptions(argv: readonly string[], env: Readonly<Record<s
   const clientToken = token('clientToken', '--client-token');
   const dataDir = get('data');
   const configPath = get('config');
+  const join = get('join');
+  if (join !== '') {
+    hostPort(join, '--join', errors);
+    if (adminToken === undefined) errors.push('--join needs --admin-token (or RL_ADMIN_TOKEN): joining is an admin write on the seed');
+  }
   if (errors.length > 0) throw new TypeError(`Cannot start rl-node:\n  ${errors.join('\n  ')}`);
   return {
     id,
@@ -160,5 +180,7 @@ export function parseNodeOptions(argv: readonly string[], env: Readonly<Record<s
     logLevel: get('logLevel'),
     adminToken,
     clientToken,
+    clockOffsetMs,
+    ...(join === '' ? {} : { join }),
   };
 }

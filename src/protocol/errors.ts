@@ -16,6 +16,10 @@ export const ERROR_CODES = [
   'RL_ERR_CONFLICT',
   'RL_ERR_UNAUTHORIZED',
   'RL_ERR_FORBIDDEN',
+  'RL_ERR_UNKNOWN_NODE',
+  'RL_ERR_NODE_EXISTS',
+  'RL_ERR_NODE_NOT_DRAINED',
+  'RL_ERR_QUORUM_AT_RISK',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -38,9 +38,12 @@ interface View {
 const views = await Promise.all(nodeUrls.map(async (u) => (await (await fetch(`${u}/v1/cluster`)).json()) as View));
 const urlOf = new Map(views.map((v, i) => [v.node, nodeUrls[i] as string]));
 const groups = (views[0] as View).groups;
+// A node reports leaders only for the groups it hosts: take each group's leader from any view that knows it.
+const leaderOf = new Map<number, string>();
+for (const v of views) for (const g of v.groups) if (g.leader !== null && !leaderOf.has(g.id)) leaderOf.set(g.id, g.leader);
 const leaderUrl = (key: string): string => {
   const g = groups[slotOf(key) % groups.length];
-  return urlOf.get(g?.leader ?? '') ?? (nodeUrls[0] as string);
+  return urlOf.get(leaderOf.get(g?.id ?? -1) ?? '') ?? (nodeUrls[0] as string);
 };
 
 // Keys pre-sorted by the node that leads them, so each frame goes to one leader.

@@ -9,6 +9,10 @@
  *   POST /v1/config/validate                dry run: every issue, or what would change
  *   GET  /v1/config/explain?key=&resource=&tier=
  *   POST /v1/admin/leader-transfer          { "group": 3, "node": "n2" }
+ *   GET  /v1/admin/nodes                    members, their state, and the moves in progress
+ *   POST /v1/admin/nodes                    { "id": "n4", "peerAddress": "h:p", "apiAddress": "h:p" } (join)
+ *   POST /v1/admin/nodes/:id/drain          { "draining": true } (default) or false to undo
+ *   DELETE /v1/admin/nodes/:id              remove a drained node
  */
 import type uws from 'uWebSockets.js';
 import type { ConfigDocument, ConfigFormat } from '../../../cluster/meta/index.js';
@@ -28,8 +32,19 @@ export interface AdminApi {
   transferLeader(groupId: number, to: string): Promise<TransferResult>;
 }
 
+/** Membership admin (MetaService implements it); see docs/scale.md. */
+export interface NodeAdminApi {
+  joinNode(node: { readonly id: string; readonly peerAddress: string; readonly apiAddress: string | null }): Promise<{ nodes: readonly unknown[]; mapVersion: number; groups: number }>;
+  drainNode(nodeId: string, draining: boolean): Promise<{ nodeId: string; draining: boolean; mapVersion: number }>;
+  removeNode(nodeId: string): Promise<{ nodeId: string; mapVersion: number }>;
+  /** Members and moves as `GET /v1/admin/nodes` answers them. */
+  nodesView(): unknown;
+}
+
 export interface AdminRoutesDeps {
   readonly admin: AdminApi;
+  /** Membership routes; undefined: they answer 503. */
+  readonly nodes?: NodeAdminApi;
   /** Undefined: the admin API answers 403 to everyone. */
   readonly adminToken: string | undefined;
   readonly logger: ApiLogger | null;
@@ -65,6 +80,15 @@ export function parseIfMatch(header: string): number | null | undefined {
 
 function formatOf(contentType: string): ConfigFormat {
   return /\bjson\b/i.test(contentType) ? 'json' : 'yaml';
+}
+
+/** A path parameter, percent-decoded; a malformed escape is kept as sent (it then names no node). */
+function safeDecode(v: string): string {
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return v;
+  }
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -183,6 +207,61 @@ export function adminRoutes(deps: AdminRoutesDeps): RouteModule {
         const r = await admin.transferLeader(b.group as number, b.node);
         return { status: '202 Accepted', body: r };
       });
+    });
+
+    const nodesApi = (): NodeAdminApi => {
+      if (deps.nodes === undefined) throw new RateLimiterError('RL_ERR_UNAVAILABLE', 'membership admin is not available on this node');
+      return deps.nodes;
+    };
+    const jsonBody = (text: string): Record<string, unknown> => {
+      if (text.trim() === '') return {};
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new RateLimiterError('RL_ERR_BAD_REQUEST', 'body is not valid JSON');
+      }
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RateLimiterError('RL_ERR_BAD_REQUEST', 'body must be a JSON object');
+      return body as Record<string, unknown>;
+    };
+
+    app.get('/v1/admin/nodes', (res, req) => {
+      if (!authorized(res, req)) return;
+      try {
+        sendJson(res, '200 OK', nodesApi().nodesView());
+      } catch (err) {
+        sendFailure(res, err, logger);
+      }
+    });
+
+    app.post('/v1/admin/nodes', (res, req) => {
+      if (!authorized(res, req)) return;
+      withText(res, async (text) => {
+        const b = jsonBody(text);
+        const api = b['apiAddress'];
+        if (typeof b['id'] !== 'string' || typeof b['peerAddress'] !== 'string' || (api !== undefined && api !== null && typeof api !== 'string')) {
+          throw new RateLimiterError('RL_ERR_BAD_REQUEST', 'body must be { "id": "<node id>", "peerAddress": "<host:port>", "apiAddress": "<host:port>" }');
+        }
+        const r = await nodesApi().joinNode({ id: b['id'], peerAddress: b['peerAddress'], apiAddress: typeof api === 'string' ? api : null });
+        return { status: '200 OK', body: r };
+      });
+    });
+
+    app.post('/v1/admin/nodes/:id/drain', (res, req) => {
+      if (!authorized(res, req)) return;
+      const id = safeDecode(req.getParameter(0) ?? '');
+      withText(res, async (text) => {
+        const b = jsonBody(text);
+        const draining = b['draining'] ?? true;
+        if (typeof draining !== 'boolean') throw new RateLimiterError('RL_ERR_BAD_REQUEST', 'draining must be true or false');
+        return { status: '200 OK', body: await nodesApi().drainNode(id, draining) };
+      });
+    });
+
+    app.del('/v1/admin/nodes/:id', (res, req) => {
+      if (!authorized(res, req)) return;
+      const id = safeDecode(req.getParameter(0) ?? '');
+      withText(res, async () => ({ status: '200 OK', body: await nodesApi().removeNode(id) }));
     });
   };
 }

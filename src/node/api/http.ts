@@ -31,6 +31,10 @@ export const STATUS: Record<ErrorCode, string> = {
   RL_ERR_CONFLICT: '412 Precondition Failed',
   RL_ERR_UNAUTHORIZED: '401 Unauthorized',
   RL_ERR_FORBIDDEN: '403 Forbidden',
+  RL_ERR_UNKNOWN_NODE: '404 Not Found',
+  RL_ERR_NODE_EXISTS: '409 Conflict',
+  RL_ERR_NODE_NOT_DRAINED: '409 Conflict',
+  RL_ERR_QUORUM_AT_RISK: '409 Conflict',
 };
 
 /** Turns anything thrown by a service into a wire error; unknown errors are logged and hidden. */

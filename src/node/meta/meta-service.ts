@@ -13,6 +13,9 @@ import {
   META_GROUP_ID,
   bootstrapClusterMap,
   encodeCommand,
+  groupsHolding,
+  mapChangeRefusal,
+  type ClusterMap,
   metaMembership,
   type ConfigDocument,
   type ConfigFormat,
@@ -26,6 +29,7 @@ import { toNodeId } from '../../../raft/index.js';
 import { formatExplanation, formatIssue, parseConfig, type CompiledConfig, type ConfigIssue, type Explanation } from '../../config/index.js';
 import { RateLimiterError } from '../../protocol/errors.js';
 import { SLOT_COUNT } from '../../protocol/slot.js';
+import { movesOf } from '../placement/controller.js';
 import { MetaRpc } from './meta-rpc.js';
 import { ruleChanges, type RuleChanges } from './rule-changes.js';
 
@@ -46,6 +50,8 @@ export interface MetaServiceOptions {
   /** The shard placement this node started with (recorded in the first cluster map). */
   readonly groupOf: (slot: number) => number;
   readonly groups: readonly GroupPlacement[];
+  /** Replicas per shard group (a drain that would leave fewer active nodes is refused). */
+  readonly replicationFactor: number;
   /** How often the seeding, registration and hint upkeep runs. [250] */
   readonly upkeepIntervalMs?: number;
   /** How long an admin write may take end to end before RL_ERR_TIMEOUT. [5000] */
@@ -118,7 +124,6 @@ export class MetaService {
   private nextRequest = 1;
   private readonly requestPrefix: string;
   private stopped = false;
-  private warnedMapMismatch = false;
 
   constructor(
     private readonly options: MetaServiceOptions,
@@ -130,16 +135,6 @@ export class MetaService {
     deps.machine.listen({
       onConfig: (doc) => this.configApplied(doc),
       onApplied: (index) => this.settle(index),
-      onMap: (map) => {
-        const mismatch = map.groups.some((g) => {
-          const mine = options.groups.find((x) => x.id === g.id);
-          return mine === undefined || mine.replicas.join(',') !== g.replicas.join(',');
-        });
-        if (mismatch && !this.warnedMapMismatch) {
-          this.warnedMapMismatch = true;
-          deps.logger.warn({ mapVersion: map.version }, 'replicated cluster map differs from the placement this node started with; placement changes are not applied live in this version');
-        }
-      },
     });
   }
 
@@ -221,7 +216,8 @@ export class MetaService {
   async transferLeader(groupId: number, to: string, hops = 0): Promise<TransferResult> {
     const { host } = this.deps;
     const self = this.options.nodeId;
-    const placement = groupId === META_GROUP_ID ? null : this.options.groups.find((g) => g.id === groupId);
+    const groups = this.deps.machine.map?.groups ?? this.options.groups;
+    const placement = groupId === META_GROUP_ID ? null : groups.find((g) => g.id === groupId);
     if (groupId !== META_GROUP_ID && placement === undefined) {
       throw new RateLimiterError('RL_ERR_BAD_REQUEST', `no group ${groupId} (groups are 0 for meta and 1 to ${this.options.groups.length})`);
     }
@@ -251,6 +247,132 @@ export class MetaService {
       throw new RateLimiterError('RL_ERR_NOT_LEADER', `group ${groupId}: leadership is moving; try again`, { details: { groupId, leader } });
     }
     return (await this.rpc.request(leader, { op: 'transfer', groupId, to, hops: hops + 1 } satisfies Op)) as TransferResult;
+  }
+
+  /**
+   * Writes one command (made with a fresh request id) through group 0 and returns its
+   * outcome on the meta leader; for the placement controller.
+   */
+  submit(make: (requestId: string) => MetaCommand): Promise<MetaOutcome> {
+    return this.toMeta(make(this.requestId()));
+  }
+
+  /** The replicated cluster map as applied here, or null before group 0 has one. */
+  map(): ClusterMap | null {
+    return this.deps.machine.map;
+  }
+
+  /**
+   * Adds a node to the cluster map (idempotent for the same id and peer address): every
+   * node then connects to it, group 0 takes it as a learner, and the planner moves
+   * replicas onto it. Resolves with the members once applied here.
+   *
+   * @throws {RateLimiterError} RL_ERR_BAD_REQUEST (malformed id or address), RL_ERR_NODE_EXISTS, or when group 0 cannot take the write.
+   */
+  async joinNode(node: { readonly id: string; readonly peerAddress: string; readonly apiAddress: string | null }): Promise<{ nodes: readonly MetaNode[]; mapVersion: number; groups: number }> {
+    if (!NODE_ID.test(node.id)) throw new RateLimiterError('RL_ERR_BAD_REQUEST', `node id must match [A-Za-z0-9_.-]{1,64} (got ${JSON.stringify(node.id)})`);
+    for (const [what, v] of [['peerAddress', node.peerAddress], ['apiAddress', node.apiAddress]] as const) {
+      if (v !== null && !HOST_PORT.test(v)) throw new RateLimiterError('RL_ERR_BAD_REQUEST', `${what} must be host:port (got ${JSON.stringify(v)})`);
+    }
+    const map = this.requireMap();
+    const sameId = map.nodes.find((n) => n.id === node.id);
+    if (sameId !== undefined && sameId.peerAddress !== node.peerAddress) {
+      throw new RateLimiterError('RL_ERR_NODE_EXISTS', `node ${node.id} is already a member with peer address ${sameId.peerAddress} (got ${node.peerAddress}); remove it first or pick another id`, { details: { nodeId: node.id } });
+    }
+    const sameAddress = map.nodes.find((n) => n.id !== node.id && n.peerAddress === node.peerAddress);
+    if (sameAddress !== undefined) {
+      throw new RateLimiterError('RL_ERR_NODE_EXISTS', `peer address ${node.peerAddress} belongs to member ${sameAddress.id}`, { details: { nodeId: sameAddress.id } });
+    }
+    const o = await this.toMeta({ t: 'join', requestId: this.requestId(), node: { id: node.id, peerAddress: node.peerAddress, apiAddress: node.apiAddress } });
+    if (o.status === 'ignored' && o.why !== 'no change') throw new RateLimiterError('RL_ERR_NODE_EXISTS', `join of ${node.id} refused: ${o.why}`, { details: { nodeId: node.id } });
+    await this.waitLocal(o.index);
+    const after = this.requireMap();
+    if (sameId === undefined) this.deps.logger.info({ nodeId: node.id, peerAddress: node.peerAddress }, 'node joined the cluster map');
+    return { nodes: after.nodes, mapVersion: after.version, groups: after.groups.length };
+  }
+
+  /**
+   * Marks a node draining (or active again with `draining` false): the planner moves its
+   * replicas, leaders and meta vote away.
+   *
+   * @throws {RateLimiterError} RL_ERR_UNKNOWN_NODE; RL_ERR_QUORUM_AT_RISK when fewer active nodes than the replication factor would remain.
+   */
+  async drainNode(nodeId: string, draining: boolean): Promise<{ nodeId: string; draining: boolean; mapVersion: number }> {
+    const map = this.requireMap();
+    const node = map.nodes.find((n) => n.id === nodeId);
+    if (node === undefined) throw unknownNode(nodeId, map);
+    if (draining) {
+      const activeAfter = map.nodes.filter((n) => n.id !== nodeId && n.draining !== true).length;
+      const needed = Math.min(this.options.replicationFactor, map.nodes.length);
+      if (activeAfter < Math.max(needed, 1)) {
+        throw new RateLimiterError(
+          'RL_ERR_QUORUM_AT_RISK',
+          `draining ${nodeId} would leave ${activeAfter} active node${activeAfter === 1 ? '' : 's'} for replication factor ${this.options.replicationFactor}: its groups could not keep their replicas; add a node first`,
+          { details: { nodeId, activeAfter, replicationFactor: this.options.replicationFactor } },
+        );
+      }
+    }
+    const o = await this.toMeta({ t: 'drain', requestId: this.requestId(), nodeId, draining });
+    if (o.status === 'ignored' && o.why !== 'no change') throw new RateLimiterError('RL_ERR_UNKNOWN_NODE', `drain of ${nodeId} refused: ${o.why}`, { details: { nodeId } });
+    await this.waitLocal(o.index);
+    if (o.status === 'applied') this.deps.logger.info({ nodeId, draining }, draining ? 'node draining' : 'node active again');
+    return { nodeId, draining, mapVersion: this.requireMap().version };
+  }
+
+  /**
+   * Removes a drained node from the cluster map (every node then drops its connection,
+   * group 0 drops it). Refused while it is not draining or still holds a replica or a
+   * meta vote: removing it then could cost a group its quorum.
+   *
+   * @throws {RateLimiterError} RL_ERR_UNKNOWN_NODE, RL_ERR_NODE_NOT_DRAINED (details.groups).
+   */
+  async removeNode(nodeId: string): Promise<{ nodeId: string; mapVersion: number }> {
+    const map = this.requireMap();
+    const node = map.nodes.find((n) => n.id === nodeId);
+    if (node === undefined) throw unknownNode(nodeId, map);
+    if (node.draining !== true) {
+      throw new RateLimiterError('RL_ERR_NODE_NOT_DRAINED', `node ${nodeId} is not draining: run 'rlctl node drain ${nodeId}' first, so its replicas and leaders move off before it goes`, {
+        details: { nodeId, groups: groupsHolding(map, nodeId) },
+      });
+    }
+    const refusal = mapChangeRefusal(map, { t: 'remove', requestId: '', nodeId });
+    if (refusal !== null) {
+      throw new RateLimiterError('RL_ERR_NODE_NOT_DRAINED', `node ${nodeId} cannot be removed yet: ${refusal} (removing it now could cost them their quorum); wait until 'rlctl status' shows no moves`, {
+        details: { nodeId, groups: groupsHolding(map, nodeId) },
+      });
+    }
+    const o = await this.toMeta({ t: 'remove', requestId: this.requestId(), nodeId });
+    if (o.status !== 'applied') {
+      throw new RateLimiterError('RL_ERR_NODE_NOT_DRAINED', `node ${nodeId} cannot be removed yet: ${o.status === 'ignored' ? o.why : o.status}`, { details: { nodeId, groups: groupsHolding(this.requireMap(), nodeId) } });
+    }
+    await this.waitLocal(o.index);
+    this.deps.logger.info({ nodeId }, 'node removed from the cluster map');
+    return { nodeId, mapVersion: this.requireMap().version };
+  }
+
+  /** Members (with state and replica counts) and moves in progress, for `GET /v1/admin/nodes`. */
+  nodesView(): Record<string, unknown> {
+    const map = this.requireMap();
+    return {
+      mapVersion: map.version,
+      nodes: map.nodes.map((n) => ({
+        id: n.id,
+        peerAddress: n.peerAddress,
+        apiAddress: n.apiAddress,
+        state: n.draining === true ? 'draining' : 'active',
+        metaVoter: map.metaVoters.includes(n.id),
+        replicas: map.groups.filter((g) => g.replicas.includes(n.id)).length,
+        preferredLeader: map.groups.filter((g) => g.replicas[0] === n.id).length,
+        holds: groupsHolding(map, n.id),
+      })),
+      moves: movesOf(map),
+    };
+  }
+
+  private requireMap(): ClusterMap {
+    const map = this.deps.machine.map;
+    if (map === null) throw new RateLimiterError('RL_ERR_UNAVAILABLE', 'this node has not applied a cluster map yet (group 0 is seeding or catching up)');
+    return map;
   }
 
   /** The meta group as `/v1/cluster` shows it. */
@@ -443,12 +565,12 @@ export class MetaService {
       this.fire('node', { t: 'node', requestId: this.requestId(), node: { id: self, peerAddress: this.options.peerAddress, apiAddress: this.apiAddress } });
     }
     const hints = machine.leaderHints();
-    for (const g of this.options.groups) {
-      if (!host.leaderReady(g.id)) continue;
-      const term = host.view(g.id)?.term ?? 0;
-      const hint = hints.get(g.id);
+    for (const groupId of host.groupIds()) {
+      if (groupId === META_GROUP_ID || !host.leaderReady(groupId)) continue;
+      const term = host.view(groupId)?.term ?? 0;
+      const hint = hints.get(groupId);
       if (hint?.leader === self && hint.term === term) continue;
-      this.fire(`hint:${g.id}`, { t: 'hint', requestId: this.requestId(), groupId: g.id, hint: { leader: self, term } });
+      this.fire(`hint:${groupId}`, { t: 'hint', requestId: this.requestId(), groupId, hint: { leader: self, term } });
     }
   }
 
@@ -461,6 +583,13 @@ export class MetaService {
       })
       .finally(() => this.inflight.delete(key));
   }
+}
+
+const NODE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const HOST_PORT = /^[A-Za-z0-9_.\-\[\]:]{1,250}:\d{1,5}$/;
+
+function unknownNode(nodeId: string, map: ClusterMap): RateLimiterError {
+  return new RateLimiterError('RL_ERR_UNKNOWN_NODE', `no node ${JSON.stringify(nodeId)} in the cluster (members: ${map.nodes.map((n) => n.id).join(', ')})`, { details: { nodeId } });
 }
 
 function invalid(issues: readonly ConfigIssue[]): RateLimiterError {

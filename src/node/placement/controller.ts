@@ -1,0 +1,350 @@
+/**
+ * Dynamic placement on one node: follows the cluster map that group 0 replicates.
+ *
+ * - Every node hosts exactly the groups whose target or current membership names it
+ *   (creating an empty replica, which the group's leader fills by snapshot or appends,
+ *   and dropping one once its group has removed it), and connects to every member.
+ * - The leader of each group (group 0 included) reconciles the group's Raft membership
+ *   toward the map's target one single-server change at a time (reconcile.ts), and
+ *   reports the membership it applied back to group 0.
+ * - The meta leader runs the planner (planner.ts): one step per round, at most
+ *   `movesMax` groups moving at once, each step a conditional write to group 0.
+ */
+import type { MultiRaftHost } from '../../../cluster/host/multi-raft-host.js';
+import { META_GROUP_ID, META_VOTERS_MAX, type ClusterMap, type GroupPlacement, type MetaCommand, type MetaOutcome } from '../../../cluster/meta/index.js';
+import { toNodeId } from '../../../raft/index.js';
+import type { SlotMap } from '../check-service.js';
+import type { Placement } from '../placement.js';
+import { planMetaVoters, planNext, type PlanReason } from './planner.js';
+import { reconcileMembership } from './reconcile.js';
+
+export interface PlacementLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface PlacementTransport {
+  addPeer(id: string, address: string): void;
+  removePeer(id: string): void;
+  updatePeerAddress(id: string, address: string): void;
+  peerState(id: string): string | undefined;
+}
+
+export interface PlacementControllerOptions {
+  readonly nodeId: string;
+  readonly replicationFactor: number;
+  /** The placement before group 0 holds a map (static, from the member list). */
+  readonly initial: Placement;
+  /** Groups moving at once at most: each move streams a snapshot, so checks keep their latency. [1] */
+  readonly movesMax?: number;
+  /** How often the controller follows the map, reconciles and plans. [500] */
+  readonly intervalMs?: number;
+}
+
+export interface PlacementControllerDeps {
+  readonly host: MultiRaftHost;
+  readonly map: () => ClusterMap | null;
+  readonly submit: (make: (requestId: string) => MetaCommand) => Promise<MetaOutcome>;
+  readonly transport: PlacementTransport;
+  /** Creates an empty replica of a shard group here (no bootstrap: the leader fills it). */
+  readonly openGroup: (groupId: number) => Promise<void>;
+  /** Drops this node's replica of a shard group. */
+  readonly closeGroup: (groupId: number) => Promise<void>;
+  readonly logger: PlacementLogger;
+}
+
+/** A move in progress: a group whose applied membership differs from its target. */
+export interface MoveView {
+  readonly groupId: number;
+  readonly voters: readonly string[];
+  readonly learners: readonly string[];
+  readonly target: readonly string[];
+  readonly adding: readonly string[];
+  readonly removing: readonly string[];
+}
+
+export interface PlacementCounters {
+  /** Planner steps written to group 0, by reason. */
+  readonly steps: Record<PlanReason, number>;
+  /** Membership changes this node proposed as a group leader, by type. */
+  readonly confChanges: Record<'addLearner' | 'addVoter' | 'removeNode', number>;
+  /** Leadership hand-offs this node started because it leaves a group. */
+  readonly transfers: number;
+}
+
+/** A leaving leader hands off at most once per this long per group (a transfer takes about an election round). */
+const TRANSFER_RETRY_MS = 3000;
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/** The membership a group is known to have: reported, or (never reported) its target. */
+export function currentOf(g: GroupPlacement): { voters: readonly string[]; learners: readonly string[] } {
+  return g.current ?? { voters: g.replicas, learners: [] };
+}
+
+export function settled(g: GroupPlacement): boolean {
+  const c = currentOf(g);
+  return c.learners.length === 0 && sameSet(c.voters, g.replicas);
+}
+
+/** Moves in progress in `map`, by group id. */
+export function movesOf(map: ClusterMap): MoveView[] {
+  return map.groups
+    .filter((g) => !settled(g))
+    .map((g) => {
+      const c = currentOf(g);
+      return {
+        groupId: g.id,
+        voters: c.voters,
+        learners: c.learners,
+        target: g.replicas,
+        adding: g.replicas.filter((r) => !c.voters.includes(r)),
+        removing: [...c.voters, ...c.learners].filter((r) => !g.replicas.includes(r)),
+      };
+    });
+}
+
+export class PlacementController implements Placement {
+  readonly slots: SlotMap;
+  readonly groupIds: readonly number[];
+  private readonly counters = {
+    steps: { replace: 0, add: 0, shrink: 0, balance: 0, leader: 0 } as Record<PlanReason, number>,
+    confChanges: { addLearner: 0, addVoter: 0, removeNode: 0 },
+    transfers: 0,
+  };
+  private timer: NodeJS.Timeout | null = null;
+  private following: Promise<void> | null = null;
+  private followAgain = false;
+  private planning = false;
+  private readonly reporting = new Set<number>();
+  private readonly lastTransferMs = new Map<number, number>();
+  private stopped = false;
+
+  constructor(
+    private readonly options: PlacementControllerOptions,
+    private readonly deps: PlacementControllerDeps,
+  ) {
+    const initial = options.initial;
+    this.groupIds = initial.groupIds;
+    // Slot → group does not change without a group split (not implemented), so its version
+    // stays that of the first map; moves change the cluster map's version (meta.mapVersion).
+    this.slots = initial.slots;
+  }
+
+  /** Target replicas of `groupId` (the first is the preferred leader). */
+  replicasOf(groupId: number): readonly string[] {
+    const g = this.deps.map()?.groups.find((x) => x.id === groupId);
+    return g === undefined ? this.options.initial.replicasOf(groupId) : g.replicas;
+  }
+
+  /** The group's voters as last reported (or its target): where a check can be forwarded. */
+  votersOf(groupId: number): readonly string[] {
+    const g = this.deps.map()?.groups.find((x) => x.id === groupId);
+    return g === undefined ? this.options.initial.replicasOf(groupId) : currentOf(g).voters;
+  }
+
+  moves(): MoveView[] {
+    const map = this.deps.map();
+    return map === null ? [] : movesOf(map);
+  }
+
+  stats(): PlacementCounters & { readonly movesInProgress: number } {
+    return { ...this.counters, movesInProgress: this.moves().length };
+  }
+
+  start(): void {
+    if (this.timer !== null) return;
+    this.timer = setInterval(() => this.round(), this.options.intervalMs ?? 500);
+    this.round();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /**
+   * The map changed: follow it on the next turn (also runs every interval). Called inside
+   * group 0's apply, so the groups it opens or drops change hands outside that call.
+   */
+  mapChanged(): void {
+    if (this.timer !== null) setImmediate(() => this.follow());
+  }
+
+  private round(): void {
+    if (this.stopped) return;
+    this.follow();
+    const map = this.deps.map();
+    if (map === null) return;
+    for (const groupId of this.deps.host.groupIds()) this.lead(map, groupId);
+    this.plan(map);
+  }
+
+  /** Serialized: peers and hosted groups after the map, one pass at a time. */
+  private follow(): void {
+    if (this.following !== null) {
+      this.followAgain = true;
+      return;
+    }
+    this.following = this.followOnce()
+      .catch((err: unknown) => this.deps.logger.warn({ err }, 'placement: following the cluster map failed; retrying'))
+      .finally(() => {
+        this.following = null;
+        if (this.followAgain && !this.stopped) {
+          this.followAgain = false;
+          this.follow();
+        }
+      });
+  }
+
+  private async followOnce(): Promise<void> {
+    const map = this.deps.map();
+    if (map === null || this.stopped) return;
+    const self = this.options.nodeId;
+    const { transport, host } = this.deps;
+    for (const n of map.nodes) {
+      if (n.id === self) continue;
+      const state = transport.peerState(n.id);
+      if (state === undefined) {
+        transport.addPeer(n.id, n.peerAddress);
+        this.deps.logger.info({ peer: n.id, address: n.peerAddress }, 'placement: connecting to a new member');
+      } else transport.updatePeerAddress(n.id, n.peerAddress);
+    }
+    const wanted = new Set<number>();
+    for (const g of map.groups) {
+      const c = currentOf(g);
+      if (g.replicas.includes(self) || c.voters.includes(self) || c.learners.includes(self)) wanted.add(g.id);
+    }
+    for (const groupId of [...wanted].sort((a, b) => a - b)) {
+      if (this.stopped) return;
+      if (!host.hosts(groupId)) {
+        this.deps.logger.info({ groupId }, 'placement: this node joins a group; waiting for its leader to fill the replica');
+        await this.deps.openGroup(groupId);
+      }
+    }
+    for (const groupId of host.groupIds()) {
+      if (this.stopped) return;
+      if (groupId === META_GROUP_ID || wanted.has(groupId)) continue;
+      this.deps.logger.info({ groupId }, 'placement: the group removed this replica; dropping it');
+      await this.deps.closeGroup(groupId);
+    }
+    // Members that left the map: no more connection to them (never this node itself).
+    const known = new Set(map.nodes.map((n) => n.id));
+    for (const id of this.everSeen) {
+      if (known.has(id) || transport.peerState(id) === undefined) continue;
+      transport.removePeer(id);
+      this.deps.logger.info({ peer: id }, 'placement: member left the cluster map; disconnected');
+    }
+    for (const id of known) if (id !== self) this.everSeen.add(id);
+  }
+
+  /** Members seen in any map applied here (removed ones stay: bounded by the members a cluster ever had). */
+  private readonly everSeen = new Set<string>();
+
+  /** This node leads `groupId`: move its membership one step toward the map, and report what it applied. */
+  private lead(map: ClusterMap, groupId: number): void {
+    const { host } = this.deps;
+    if (!host.leaderReady(groupId)) return;
+    const view = host.view(groupId);
+    const progress = host.progressOf(groupId);
+    if (view === null || progress === null) return;
+    const self = this.options.nodeId;
+    let targetVoters: readonly string[];
+    let targetLearners: readonly string[];
+    const placement = map.groups.find((g) => g.id === groupId);
+    if (groupId === META_GROUP_ID) {
+      targetVoters = map.metaVoters;
+      targetLearners = map.nodes.map((n) => n.id).filter((id) => !map.metaVoters.includes(id));
+    } else {
+      if (placement === undefined) return;
+      targetVoters = placement.replicas;
+      targetLearners = [];
+    }
+    const reachable = new Set<string>();
+    for (const id of [...view.confState.voters, ...view.confState.learners]) if (id === self || this.deps.transport.peerState(id) === 'connected') reachable.add(id);
+    const action = reconcileMembership({
+      self,
+      voters: view.confState.voters,
+      learners: view.confState.learners,
+      targetVoters,
+      targetLearners,
+      match: progress.match,
+      commit: progress.commit,
+      reachable,
+    });
+    if (action !== null && action.type !== 'wait') {
+      if (action.type === 'transfer') {
+        const now = Date.now();
+        if (now - (this.lastTransferMs.get(groupId) ?? 0) >= TRANSFER_RETRY_MS) {
+          this.lastTransferMs.set(groupId, now);
+          this.counters.transfers++;
+          this.deps.logger.info({ groupId, to: action.to }, 'placement: this leader leaves the group; handing leadership away first');
+          host.transferLeadership(groupId, toNodeId(action.to));
+        }
+      } else {
+        const r = host.proposeConfChange(groupId, { type: action.type, nodeId: toNodeId(action.nodeId) });
+        if (r.type === 'accepted') this.counters.confChanges[action.type]++;
+      }
+    }
+    if (placement !== undefined) this.report(placement, view.confStateApplied, view.applied, view.term);
+  }
+
+  private report(g: GroupPlacement, applied: { readonly voters: readonly string[]; readonly learners: readonly string[] }, index: number, term: number): void {
+    const c = currentOf(g);
+    if (sameSet(c.voters, applied.voters) && sameSet(c.learners, applied.learners)) return;
+    if (g.current !== undefined && index <= g.current.index) return;
+    if (this.reporting.has(g.id)) return;
+    this.reporting.add(g.id);
+    const conf = { voters: [...applied.voters], learners: [...applied.learners], index, term };
+    this.deps
+      .submit((requestId) => ({ t: 'groupConf', requestId, groupId: g.id, conf }))
+      .catch((err: unknown) => this.deps.logger.warn({ err, groupId: g.id }, 'placement: membership report failed; retrying'))
+      .finally(() => this.reporting.delete(g.id));
+  }
+
+  /** On the meta leader: one planner step per round, written conditionally on the map version it was planned from. */
+  private plan(map: ClusterMap): void {
+    const { host } = this.deps;
+    if (this.planning || !host.leaderReady(META_GROUP_ID)) return;
+    const self = this.options.nodeId;
+    const up = (id: string): boolean => id === self || this.deps.transport.peerState(id) === 'connected';
+    const nodes = map.nodes.map((n) => ({ id: n.id, draining: n.draining === true, up: up(n.id) }));
+    let make: ((requestId: string) => MetaCommand) | null = null;
+    let what: Record<string, unknown> = {};
+    let reason: PlanReason | null = null;
+    const metaView = host.view(META_GROUP_ID);
+    const metaSettled =
+      metaView !== null && sameSet(metaView.confStateApplied.voters, map.metaVoters) && metaView.confStateApplied.learners.every((l) => !map.metaVoters.includes(l));
+    // Group 0's voters change only on drains and joins, never because a node is merely down.
+    const metaNodes = map.nodes.map((n) => ({ id: n.id, draining: n.draining === true, up: up(n.id) }));
+    const voters = metaSettled ? planMetaVoters(metaNodes, map.metaVoters, META_VOTERS_MAX) : null;
+    if (voters !== null) {
+      make = (requestId) => ({ t: 'metaVoters', requestId, voters, ifMapVersion: map.version });
+      what = { metaVoters: voters };
+    } else {
+      const step = planNext({
+        nodes,
+        groups: map.groups.map((g) => ({ id: g.id, replicas: g.replicas, settled: settled(g) })),
+        replicationFactor: this.options.replicationFactor,
+        movesMax: this.options.movesMax ?? 1,
+      });
+      if (step === null) return;
+      make = (requestId) => ({ t: 'place', requestId, groupId: step.groupId, replicas: step.replicas, ifMapVersion: map.version });
+      what = { groupId: step.groupId, reason: step.reason, from: step.from, to: step.to, replicas: step.replicas };
+      reason = step.reason;
+    }
+    this.planning = true;
+    this.deps
+      .submit(make)
+      .then((o) => {
+        if (o.status !== 'applied') return;
+        if (reason !== null) this.counters.steps[reason]++;
+        this.deps.logger.info(what, 'placement: planner step written');
+      })
+      .catch((err: unknown) => this.deps.logger.warn({ err }, 'placement: planner step not written; retrying'))
+      .finally(() => (this.planning = false));
+  }
+}
