@@ -151,7 +151,7 @@ export class RlNode {
     // Placement follows group 0's map: which groups this node hosts, who it connects to,
     // and (on group leaders and the meta leader) the moves that bring the map about.
     const controller = new PlacementController(
-      { nodeId: options.id, replicationFactor: options.replicationFactor, initial: placement },
+      { nodeId: options.id, replicationFactor: options.replicationFactor, initial: placement, peerOverrides: options.peers },
       {
         host,
         map: () => metaMachine.map,

@@ -33,6 +33,12 @@ export interface PlacementTransport {
 export interface PlacementControllerOptions {
   readonly nodeId: string;
   readonly replicationFactor: number;
+  /**
+   * Peer addresses given to this node at start (`--peers`): they win over the addresses
+   * in the map, so a node reaches a member the way it was told to (through a proxy, a
+   * NAT, a test's fault injector) rather than at the address the member announced.
+   */
+  readonly peerOverrides?: Readonly<Record<string, string>>;
   /** The placement before group 0 holds a map (static, from the member list). */
   readonly initial: Placement;
   /** Groups moving at once at most: each move streams a snapshot, so checks keep their latency. [1] */
@@ -207,11 +213,12 @@ export class PlacementController implements Placement {
     const { transport, host } = this.deps;
     for (const n of map.nodes) {
       if (n.id === self) continue;
+      const address = this.options.peerOverrides?.[n.id] ?? n.peerAddress;
       const state = transport.peerState(n.id);
       if (state === undefined) {
-        transport.addPeer(n.id, n.peerAddress);
-        this.deps.logger.info({ peer: n.id, address: n.peerAddress }, 'placement: connecting to a new member');
-      } else transport.updatePeerAddress(n.id, n.peerAddress);
+        transport.addPeer(n.id, address);
+        this.deps.logger.info({ peer: n.id, address }, 'placement: connecting to a new member');
+      } else transport.updatePeerAddress(n.id, address);
     }
     const wanted = new Set<number>();
     for (const g of map.groups) {
