@@ -15,12 +15,22 @@ export interface Scenario {
   readonly description: string;
   /** True when the scenario kills processes: fast-mode over-admission is then allowed up to the documented bound, so it is reported, not failed. */
   readonly crashes: boolean;
+  /**
+   * True when the fault can cut a leader off from its quorum without killing it
+   * (partitions, resets, flapping links): in `fast` mode the cut-off leader keeps
+   * answering until its lease runs out, and what it admitted then never replicates, so
+   * fast-mode over-admission is allowed up to that window (reported, not failed), as for
+   * a crash. Strict mode must still show zero.
+   */
+  readonly cutsLeaderOff?: boolean;
   /** Skew the scenario injects between node clocks; the checker widens each check's interval by it. */
   readonly clockUncertaintyMs?: number;
   /** Part of the short run inside `npm test`. */
   readonly quick: boolean;
   /** Returns a reason to skip (e.g. not root), or null to run. */
   readonly skip?: () => string | null;
+  /** True for faults injected through the proxies: their results need the links to go through them (checked at the end of the run). */
+  readonly proxyFaults?: boolean;
   /** `netns`: each node in its own network namespace (root only; `ctx.netns`), links not proxied. Default: Toxiproxy. */
   readonly network?: 'toxiproxy' | 'netns';
   run(ctx: ScenarioContext): Promise<void>;

@@ -31,6 +31,8 @@ export const minorityPartition: Scenario = {
   title: 'Minority partition',
   description: 'Cut the node leading the fewest groups off from the others for the whole budget, then heal. The minority side must not admit (strict); the majority keeps serving.',
   crashes: false,
+  cutsLeaderOff: true,
+  proxyFaults: true,
   quick: false,
   run: (ctx) => isolate(ctx, 'idlest'),
 };
@@ -40,6 +42,8 @@ export const isolatedLeader: Scenario = {
   title: 'Isolated leader (majority partition)',
   description: 'Cut the node leading the most groups off from the majority; its groups fail over to the majority, and it must not admit on its side; then heal.',
   crashes: false,
+  cutsLeaderOff: true,
+  proxyFaults: true,
   quick: true,
   run: (ctx) => isolate(ctx, 'busiest'),
 };
@@ -49,6 +53,7 @@ export const latencyJitter: Scenario = {
   title: '100 ms latency with 50 ms jitter',
   description: 'Every peer link, both directions, delays each chunk by 100 ± 50 ms for the budget, then heals.',
   crashes: false,
+  proxyFaults: true,
   quick: false,
   async run(ctx) {
     ctx.rec.fault({ kind: 'latency 100±50 ms' });
@@ -64,6 +69,8 @@ export const connectionResets: Scenario = {
   title: 'Connection resets',
   description: 'Every peer connection is reset (TCP RST) 300 ms after it opens, in rounds of 2 s with 1 s of quiet between.',
   crashes: false,
+  cutsLeaderOff: true,
+  proxyFaults: true,
   quick: false,
   async run(ctx) {
     for (let round = 0; round === 0 || ctx.timeLeft; round++) {
@@ -82,6 +89,8 @@ export const flappingLink: Scenario = {
   title: 'Flapping link',
   description: 'The link between the busiest leader and one follower goes down and up every 400 ms.',
   crashes: false,
+  cutsLeaderOff: true,
+  proxyFaults: true,
   quick: false,
   async run(ctx) {
     const { node } = await ctx.busiestLeader();

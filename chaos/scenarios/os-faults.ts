@@ -12,6 +12,7 @@ export const netnsFaults: Scenario = {
   description:
     "Each node in its own network namespace joined by veth pairs to a bridge. A third of the budget: 100 ± 20 ms delay and 5 % loss on every node (tc netem; where the kernel has no netem, the busiest leader's veth flaps down/up every 300 ms instead); a third: the busiest leader's link down (cut off from peers and clients); a third: 20 % loss on one node (or, without netem, another node's link flapping).",
   crashes: false,
+  cutsLeaderOff: true,
   quick: false,
   network: 'netns',
   skip: () => NetnsNet.available(),
