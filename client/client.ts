@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { validateCheck, type CheckOutput } from '../src/protocol/check.js';
 import { isRetryableCode, type ErrorCode } from '../src/protocol/errors.js';
-import type { WireError } from '../src/protocol/ws.js';
+import { encodeReportFrame, type WireError } from '../src/protocol/ws.js';
 import { ClientError } from './client-error.js';
 import { NodeConnection, type ConnReply } from './connection.js';
 import { Degrader } from './degrade.js';
@@ -16,6 +16,7 @@ import { realDeps, type ClientDeps, type TimerHandle } from './deps.js';
 import { DenyCache } from './deny-cache.js';
 import { createClientMetrics, type ClientMetrics } from './metrics.js';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
+import { ReportAccumulator, type ReportSampleInput } from './reporter.js';
 import { Topology } from './topology.js';
 
 /** Where an answer came from. */
@@ -49,6 +50,13 @@ export interface Client {
   check(key: string, options?: CheckOptions): Promise<CheckResult>;
   checkMany(items: readonly CheckManyItem[]): Promise<CheckManyResult[]>;
   waitFor(key: string, options: WaitForOptions): Promise<CheckResult>;
+  /**
+   * Tells the cluster how a call to the protected service went (its latency in ms, and
+   * whether it succeeded), for adaptive limits (docs/adaptive.md). Cheap: summed locally
+   * into fixed buckets and sent in one frame per `reportIntervalMs`; best effort (a flush
+   * that finds no open socket waits for the next). Throws TypeError/RangeError on bad input.
+   */
+  report(resource: string, sample: ReportSampleInput): void;
   /** Stops polling, closes sockets, fails what is open with reason `closed`. */
   close(): Promise<void>;
   /** Counters for tests and dashboards without prom-client. */
@@ -62,6 +70,9 @@ export interface ClientStats {
   cacheHits: number;
   degraded: number;
   topologyRefreshes: number;
+  /** Reports sent to the cluster (inside flushed frames), and dropped (beyond 64 resources per flush). */
+  reportsSent: number;
+  reportsDropped: number;
 }
 
 const CHECK_OPTION_NAMES: ReadonlySet<string> = new Set(['resource', 'resources', 'cost', 'tier', 'timeoutMs']);
@@ -97,7 +108,9 @@ class ClusterClient implements Client {
   private seq = 0;
   private seedCursor = 0;
   private closed = false;
-  readonly stats: ClientStats = { sent: 0, retries: 0, answered: 0, cacheHits: 0, degraded: 0, topologyRefreshes: 0 };
+  readonly stats: ClientStats = { sent: 0, retries: 0, answered: 0, cacheHits: 0, degraded: 0, topologyRefreshes: 0, reportsSent: 0, reportsDropped: 0 };
+  private readonly reports = new ReportAccumulator();
+  private reportTimer: TimerHandle | null = null;
 
   constructor(
     options: ClientOptions,
@@ -160,9 +173,49 @@ class ClusterClient implements Client {
     }
   }
 
+  report(resource: string, sample: ReportSampleInput): void {
+    if (this.closed) return;
+    this.reports.add(resource, sample);
+    this.stats.reportsDropped = this.reports.dropped;
+    if (this.reportTimer === null) {
+      this.reportTimer = this.deps.timers.setTimeout(() => this.flushReports(), this.options.reportIntervalMs);
+      // An idle client never holds the process open for its reports.
+      (this.reportTimer as { unref?: () => unknown }).unref?.();
+    }
+  }
+
+  /** Sends the summed reports in one frame to an open node (the key's leader does not matter: any node relays them). */
+  private flushReports(): void {
+    this.reportTimer = null;
+    if (this.closed || !this.reports.pending) return;
+    let conn: NodeConnection | undefined;
+    for (const c of this.conns.values()) {
+      if (c.state === 'open') {
+        conn = c;
+        break;
+      }
+    }
+    conn ??= this.conn(this.options.seeds.find((s) => !this.conn(s).failing) ?? (this.options.seeds[0] as string));
+    // Not open: it starts connecting, and the sums wait for the next flush (they stay bounded).
+    if (conn.ensureOpen()) {
+      const summaries = this.reports.take();
+      if (conn.sendFrame(encodeReportFrame(summaries))) for (const s of summaries) this.stats.reportsSent += s.count;
+    }
+    this.reportTimer = this.deps.timers.setTimeout(() => this.flushReports(), this.options.reportIntervalMs);
+    (this.reportTimer as { unref?: () => unknown }).unref?.();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.reportTimer !== null) this.deps.timers.clearTimeout(this.reportTimer);
+    this.reportTimer = null;
+    // Last reports go out on any open socket (best effort, like every flush).
+    const open = [...this.conns.values()].find((c) => c.state === 'open');
+    if (open !== undefined && this.reports.pending) {
+      const summaries = this.reports.take();
+      if (open.sendFrame(encodeReportFrame(summaries))) for (const s of summaries) this.stats.reportsSent += s.count;
+    }
     this.topology.close();
     for (const a of [...this.open]) a.fail(new ClientError('RL_ERR_UNAVAILABLE', 'closed', 'client closed'));
     for (const c of this.conns.values()) c.close();

@@ -86,6 +86,20 @@ export class NodeConnection {
     return id;
   }
 
+  /** True when the socket is open; otherwise starts connecting (unless closed or backing off) and returns false. */
+  ensureOpen(): boolean {
+    if (this.stateNow === 'open' && this.ws !== null) return true;
+    if (this.stateNow !== 'closed') this.connect();
+    return false;
+  }
+
+  /** Sends a frame that expects no reply (caller reports) if the socket is open; false when it is not (nothing sent). */
+  sendFrame(bytes: Uint8Array): boolean {
+    if (this.stateNow !== 'open' || this.ws === null) return false;
+    this.ws.send(bytes, { binary: true });
+    return true;
+  }
+
   /** Forgets `id` (its deadline passed); a late reply for it is dropped. */
   cancel(id: number): void {
     const p = this.pending.get(id);

@@ -15,4 +15,5 @@ export { realDeps, type ClientDeps } from './deps.js';
 export { DenyCache } from './deny-cache.js';
 export { expressRateLimit, fastifyRateLimit, httpRateLimit, type FastifyReplyLike, type RateLimitMiddlewareOptions, type RequestLike, type ResponseLike } from './middleware.js';
 export type { ClientOptions, OnUnavailable } from './options.js';
+export type { ReportSampleInput } from './reporter.js';
 export { RateLimiterError, isRetryableCode, type ErrorCode } from '../src/protocol/errors.js';

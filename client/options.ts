@@ -29,6 +29,11 @@ export interface ClientOptions {
   readonly queueMax?: number;
   /** Entries of the deny cache; 0 turns it off. [100000: ~20 MiB at worst, more abusive keys than one process sees at once] */
   readonly denyCacheEntriesMax?: number;
+  /**
+   * How often `report` sums are sent (one frame per flush, every resource in it). [500: half
+   * the default adaptive interval, so each controller interval sees about two flushes per client]
+   */
+  readonly reportIntervalMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -42,6 +47,7 @@ export interface ResolvedOptions {
   readonly inflightMax: number;
   readonly queueMax: number;
   readonly denyCacheEntriesMax: number;
+  readonly reportIntervalMs: number;
 }
 
 const NAMES: ReadonlySet<string> = new Set([
@@ -55,6 +61,7 @@ const NAMES: ReadonlySet<string> = new Set([
   'inflightMax',
   'queueMax',
   'denyCacheEntriesMax',
+  'reportIntervalMs',
 ]);
 
 /** Seeds a client may list: more is a misconfiguration (each is polled every interval). */
@@ -126,5 +133,7 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     inflightMax: int(options.inflightMax, 'inflightMax', 1, 100_000, 1000),
     queueMax: int(options.queueMax, 'queueMax', 1, 1_000_000, 10_000),
     denyCacheEntriesMax: int(options.denyCacheEntriesMax, 'denyCacheEntriesMax', 0, 10_000_000, 100_000),
+    // 50 ms to 1 min: faster floods the nodes with frames, slower starves a 1 s controller interval.
+    reportIntervalMs: int(options.reportIntervalMs, 'reportIntervalMs', 50, 60_000, 500),
   });
 }

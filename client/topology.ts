@@ -1,11 +1,13 @@
 /**
- * What the SDK knows of the cluster: which node id each seed address is, how many groups
- * there are (slot → group is static in this version: `(slot % groups) + 1`, as
- * src/node/placement.ts deals it), each group's leader (the highest term seen across
- * seeds wins), and the slot-map and config versions. Refreshed by polling every
- * `pollIntervalMs` and on demand after errors; one refresh runs at a time.
+ * What the SDK knows of the cluster: which node id each seed address is, slot → group
+ * (`(slot % groups) + 1` while the slot map is at version 1, as src/node/placement.ts
+ * deals it; after a group split, the table of `GET /v1/cluster/slots`, fetched once per
+ * new `slotMapVersion`), each group's leader (the highest term seen across seeds wins),
+ * and the slot-map and config versions. Refreshed by polling every `pollIntervalMs` and
+ * on demand after errors; one refresh runs at a time. A stale table costs a hop, never a
+ * wrong answer: the node that receives a check routes it by its own map.
  */
-import { slotOf } from '../src/protocol/slot.js';
+import { SLOT_COUNT, slotOf } from '../src/protocol/slot.js';
 import type { ClientDeps, TimerHandle } from './deps.js';
 
 interface GroupView {
@@ -63,6 +65,8 @@ export class Topology {
   /** group id → leader node id and the term it was seen at; bounded by the cluster's group count. */
   private readonly leaders = new Map<number, { node: string | null; term: number }>();
   private groupCount = 0;
+  /** Slot → group after a split (null: the version-1 layout, computed). */
+  private slotTable: Uint16Array | null = null;
   private slotMapVersion = -1;
   private configVersion = -1;
   private inFlight: Promise<void> | null = null;
@@ -103,10 +107,21 @@ export class Topology {
     return { slotMapVersion: this.slotMapVersion, configVersion: this.configVersion };
   }
 
+  /** The group of `slot` as this client knows it. */
+  private groupOf(slot: number): number {
+    const t = this.slotTable;
+    return t !== null ? (t[slot] as number) : (slot % this.groupCount) + 1;
+  }
+
+  /** The group `key` lives in, as this client knows it (undefined before the first refresh). */
+  groupFor(key: string): number | undefined {
+    return this.groupCount === 0 ? undefined : this.groupOf(slotOf(key));
+  }
+
   /** The address to send `key` to: its group leader's, or undefined when not known. */
   leaderAddressFor(key: string): string | undefined {
     if (this.groupCount === 0) return undefined;
-    const group = (slotOf(key) % this.groupCount) + 1;
+    const group = this.groupOf(slotOf(key));
     const leader = this.leaders.get(group)?.node;
     return leader === null || leader === undefined ? undefined : this.addressOf.get(leader);
   }
@@ -120,7 +135,7 @@ export class Topology {
   /** Records a leader learned from a hint for `key`'s group (until the next refresh says otherwise). */
   noteLeader(key: string, node: string): void {
     if (this.groupCount === 0 || !this.addressOf.has(node)) return;
-    const group = (slotOf(key) % this.groupCount) + 1;
+    const group = this.groupOf(slotOf(key));
     const cur = this.leaders.get(group);
     this.leaders.set(group, { node, term: cur?.term ?? 0 });
   }
@@ -147,10 +162,15 @@ export class Topology {
       if (view === null) continue;
       any = true;
       this.addressOf.set(view.node, this.options.seeds[i] as string);
-      if (view.slotMapVersion !== this.slotMapVersion) {
-        this.slotMapVersion = view.slotMapVersion;
-        this.groupCount = view.groups.length;
-        this.leaders.clear();
+      // Only forward: seeds that have not applied a split yet report the older version.
+      if (view.slotMapVersion > this.slotMapVersion) {
+        const table = view.slotMapVersion > 1 ? await this.fetchSlots(this.options.seeds[i] as string, view.slotMapVersion) : null;
+        if (view.slotMapVersion <= 1 || table !== null) {
+          this.slotMapVersion = view.slotMapVersion;
+          this.slotTable = table;
+          this.groupCount = view.groups.length;
+          this.leaders.clear();
+        }
       }
       if (view.configVersion !== this.configVersion) {
         const first = this.configVersion === -1;
@@ -167,6 +187,22 @@ export class Topology {
     if (!any || this.closed) return;
     this.refreshes++;
     for (const [id, l] of best) this.leaders.set(id, l);
+  }
+
+  /** The slot table at `version` from `seed`, or null (an older node without the route, a failure, another version). */
+  private async fetchSlots(seed: string, version: number): Promise<Uint16Array | null> {
+    try {
+      const headers: Record<string, string> = {};
+      if (this.options.token !== undefined) headers['authorization'] = `Bearer ${this.options.token}`;
+      const r = await this.deps.fetch(`http://${seed}/v1/cluster/slots`, { headers, signal: AbortSignal.timeout(this.options.fetchTimeoutMs) });
+      if (r.status !== 200) return null;
+      const body = (await r.json()) as { version?: unknown; groups?: unknown };
+      if (body.version !== version || !Array.isArray(body.groups) || body.groups.length !== SLOT_COUNT) return null;
+      if (!body.groups.every((g) => Number.isInteger(g) && (g as number) >= 1 && (g as number) <= 0xffff)) return null;
+      return Uint16Array.from(body.groups as number[]);
+    } catch {
+      return null;
+    }
   }
 
   private async fetchOne(seed: string): Promise<ClusterView | null> {

@@ -560,6 +560,10 @@ class Raft implements RaftNode {
     }
   }
 
+  commitIndex(): LogIndex {
+    return this.log.committed;
+  }
+
   status(): RaftStatus {
     const progress = new Map<NodeId, ProgressStatus>();
     if (this.role === 'leader') {

@@ -633,4 +633,6 @@ export interface RaftNode {
   /** Acknowledges the Ready last returned by `ready()` (see the ordering rule on `Ready`). */
   advance(ready: Ready): void;
   status(): RaftStatus;
+  /** The commit index as this node knows it now (cheap; `status()` builds the whole view). */
+  commitIndex(): LogIndex;
 }

@@ -76,8 +76,26 @@ export async function waitUntil(what: string, timeoutMs: number, cond: () => Pro
   }
 }
 
+/**
+ * Admin bearer token of every node a `LocalCluster` starts (its join, drain and remove
+ * routes), unless the environment sets `RL_ADMIN_TOKEN` (then that one).
+ */
+export const LOCAL_ADMIN_TOKEN = 'local-cluster-admin-token-0123456789';
+
+function adminToken(): string {
+  const t = process.env['RL_ADMIN_TOKEN'];
+  return t === undefined || t === '' ? LOCAL_ADMIN_TOKEN : t;
+}
+
 export class LocalCluster {
+  /** The cluster's members: the founding nodes, then nodes added with `addNode` (removed ones leave it). */
   readonly nodes: ClusterNode[] = [];
+  /** The founding nodes (each other's `--peers`). */
+  private founders: ClusterNode[] = [];
+  /** Nodes added with `addNode`, by id: the member they joined through. */
+  private readonly joinedVia = new Map<string, ClusterNode>();
+  /** Nodes taken out with `retire` (kept for their logs). */
+  private readonly retired: ClusterNode[] = [];
   private dir = '';
   private readonly secret = 'local-cluster-test-secret-0123456789';
 
@@ -91,14 +109,63 @@ export class LocalCluster {
       const id = `n${i + 1}`;
       this.nodes.push({ id, host: this.options.hostOf?.(id) ?? '127.0.0.1', apiPort: ports[2 * i] as number, peerPort: ports[2 * i + 1] as number, process: null, log: [], clockOffsetMs: 0, paused: false });
     }
+    this.founders = [...this.nodes];
     await this.options.beforeSpawn?.(this.nodes);
     for (const n of this.nodes) this.spawn(n);
     await this.waitReady(20_000);
   }
 
+  /**
+   * Starts a new node that joins the cluster through `via` (`--join`); resolves once it
+   * serves. Its links are direct (not through `peerAddress`): a joining node learns its
+   * peers' addresses from the cluster map.
+   */
+  async addNode(via: ClusterNode, timeoutMs = 30_000): Promise<ClusterNode> {
+    const [apiPort, peerPort] = (await freePorts(2)) as [number, number];
+    let k = this.nodes.length + this.retired.length + 1;
+    while ([...this.nodes, ...this.retired].some((n) => n.id === `n${k}`)) k++;
+    const n: ClusterNode = { id: `n${k}`, host: '127.0.0.1', apiPort, peerPort, process: null, log: [], clockOffsetMs: 0, paused: false };
+    this.joinedVia.set(n.id, via);
+    this.nodes.push(n);
+    this.spawn(n);
+    await waitUntil(`${n.id} ready`, timeoutMs, async () => {
+      try {
+        return (await fetch(this.url(n, '/readyz'), { signal: AbortSignal.timeout(500) })).status === 200;
+      } catch {
+        return false;
+      }
+    });
+    return n;
+  }
+
+  /** Stops `n` for good (after `rlctl node remove`): it leaves `nodes`, so nothing restarts or picks it again. */
+  async retire(n: ClusterNode): Promise<void> {
+    await this.terminate(n);
+    const i = this.nodes.indexOf(n);
+    if (i >= 0) this.nodes.splice(i, 1);
+    this.retired.push(n);
+  }
+
+  /** An admin API request with the cluster's admin token; network failures come back as status 0. */
+  async admin(n: ClusterNode, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+    try {
+      const r = await fetch(this.url(n, path), {
+        method,
+        headers: { authorization: `Bearer ${adminToken()}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(15_000),
+      });
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    } catch (err) {
+      return { status: 0, body: { error: { code: 'NETWORK', message: String(err) } } };
+    }
+  }
+
   private spawn(n: ClusterNode): void {
     const address = this.options.peerAddress ?? ((_from: ClusterNode, to: ClusterNode): string => `${to.host}:${to.peerPort}`);
-    const peers = this.nodes.filter((p) => p !== n).map((p) => `${p.id}=${address(n, p)}`).join(',');
+    const via = this.joinedVia.get(n.id);
+    // A joined node gets its peers from the map (its --join is ignored once it has data).
+    const peers = via !== undefined ? '' : this.founders.filter((p) => p !== n).map((p) => `${p.id}=${address(n, p)}`).join(',');
     const args = [
       ...(this.options.nodeArgs ?? []),
       '--import',
@@ -116,9 +183,10 @@ export class LocalCluster {
       '--fsync', this.options.fsync ?? 'batch',
       '--log-level', 'warn',
       ...(n.clockOffsetMs === 0 ? [] : [`--clock-offset-ms=${n.clockOffsetMs}`]),
+      ...(via === undefined ? [] : ['--join', `${via.host}:${via.apiPort}`]),
     ];
     const [cmd, argv] = this.options.wrapCommand?.(n.id, process.execPath, args) ?? [process.execPath, args];
-    const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, RL_CLUSTER_SECRET: this.secret }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, RL_CLUSTER_SECRET: this.secret, RL_ADMIN_TOKEN: adminToken() }, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (b: Buffer): void => {
       n.log.push(b.toString());
       if (n.log.length > 200) n.log.shift(); // bounded: the tail is what a failure report needs
@@ -267,6 +335,6 @@ export class LocalCluster {
   }
 
   logs(): string {
-    return this.nodes.map((n) => `--- ${n.id}\n${n.log.join('')}`).join('\n');
+    return [...this.nodes, ...this.retired].map((n) => `--- ${n.id}\n${n.log.join('')}`).join('\n');
   }
 }

@@ -39,8 +39,17 @@ export class HistoryRecorder {
 
   startPhase(name: string): void {
     this.phaseName = name;
-    this.push({ type: 'phase', name, startMs: this.clock.nowMs() });
+    const startMs = this.clock.nowMs();
+    this.phaseStarts.set(name, startMs);
+    this.push({ type: 'phase', name, startMs });
   }
+
+  /** When phase `name` began (its latest start), or null when it never did. */
+  phaseStartMs(name: string): number | null {
+    return this.phaseStarts.get(name) ?? null;
+  }
+
+  private readonly phaseStarts = new Map<string, number>();
 
   fault(f: Omit<HistoryFault, 'type' | 'atMs' | 'phase'>): void {
     this.push({ type: 'fault', atMs: this.clock.nowMs(), phase: this.phaseName, ...f });

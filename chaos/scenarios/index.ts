@@ -3,6 +3,7 @@ import type { Scenario } from './context.js';
 import { connectionResets, flappingLink, isolatedLeader, latencyJitter, minorityPartition } from './network-faults.js';
 import { netnsFaults } from './os-faults.js';
 import { clockSkew, corruptedReplica, leaderKillLoop, leaderPause, rollingRestart, wholeClusterRestart } from './process-faults.js';
+import { nodeJoinLeave } from './scale-faults.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   leaderKillLoop,
@@ -16,6 +17,7 @@ export const SCENARIOS: readonly Scenario[] = [
   wholeClusterRestart,
   flappingLink,
   corruptedReplica,
+  nodeJoinLeave,
   netnsFaults,
 ];
 

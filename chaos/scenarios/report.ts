@@ -56,6 +56,7 @@ export function renderReport(results: readonly ScenarioResult[], meta: ReportMet
       lines.push(`| ${p.phase} | ${p.checks} | ${p.allowed} | ${p.denied} | ${p.errors} | ${p.timeouts} | ${pct(p.availability)} | ${codes} |`);
     }
     lines.push('');
+    if (r.timeline.length > 0) lines.push(`Fault events${r.faults > r.timeline.length ? ` (first ${r.timeline.length} of ${r.faults})` : ''}: ${r.timeline.join('; ')}.`, '');
     const fo = r.failoverMs.map((m) => (m === null ? 'never' : `${Math.round(m)}`));
     if (fo.length > 0) lines.push(`Failover times (ms, fault to first answer in every group it took a leader from): ${fo.join(', ')}.`, '');
     if (!r.passed) lines.push('**Problems:**', '', ...r.problems.map((p) => `- ${p}`), '');

@@ -47,6 +47,8 @@ export interface ScenarioResult {
   readonly failoverP99Ms: number | null;
   readonly historyPath: string;
   readonly faults: number;
+  /** The first fault events, as `+<s> s: <kind> (<node>)` from the start of the fault phase (the report lists them). */
+  readonly timeline: readonly string[];
   readonly logsTail: string;
 }
 
@@ -123,7 +125,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const started = Date.now();
   const historyPath = join(options.historyDir, `${scenario.name}.jsonl`);
   const skip = scenario.skip?.() ?? null;
-  const empty = { checks: 0, availability: [], overAdmission: null, lost: null, failoverMs: [], failoverP50Ms: null, failoverP99Ms: null, faults: 0, logsTail: '' };
+  const empty = { checks: 0, availability: [], overAdmission: null, lost: null, failoverMs: [], failoverP50Ms: null, failoverP99Ms: null, faults: 0, timeline: [], logsTail: '' };
   if (skip !== null) return { name: scenario.name, title: scenario.title, description: scenario.description, skipped: skip, passed: true, problems: [], durationMs: 0, historyPath: '', ...empty };
   await mkdir(options.historyDir, { recursive: true });
   const rec = new HistoryRecorder(historyPath);
@@ -251,6 +253,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     failoverP99Ms: percentile(measured, 0.99),
     historyPath,
     faults: rec.faults().length,
+    timeline: timelineOf(rec),
     logsTail: passed ? '' : logsTail,
   };
+}
+
+/** Fault events listed in the report at most (a kill loop records dozens; the count says the rest). */
+const TIMELINE_MAX = 12;
+
+function timelineOf(rec: HistoryRecorder): string[] {
+  const faults = rec.faults();
+  const start = rec.phaseStartMs('fault') ?? faults[0]?.atMs ?? 0;
+  return faults.slice(0, TIMELINE_MAX).map((f) => `+${((f.atMs - start) / 1000).toFixed(1)} s: ${f.kind}${f.node === undefined ? '' : ` (${f.node})`}`);
 }

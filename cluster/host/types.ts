@@ -75,6 +75,8 @@ export interface GroupStats {
   /** Snapshots (checkpoints) this node wrote locally, and their bytes. */
   readonly snapshotsWritten: number;
   readonly snapshotWrittenBytes: number;
+  /** Leader: snapshot chunks followers acknowledged (a learner receiving a snapshot makes progress). */
+  readonly snapshotAcksReceived?: number;
   /** The group stopped after a storage failure. */
   readonly failed: boolean;
 }

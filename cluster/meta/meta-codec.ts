@@ -5,7 +5,9 @@
  * so decode throws with the offending field.
  */
 import { Packr } from 'msgpackr';
-import { CONFIG_TEXT_BYTES_MAX, MAP_NODES_MAX, type ClusterMap, type ConfigDocument, type GroupMembership, type GroupPlacement, type LeaderHint, type MetaCommand, type MetaNode } from './meta-types.js';
+import { readFactorCommand, readFactorRecords } from './factors-codec.js';
+import type { ResourceFactor } from './factors.js';
+import { CONFIG_TEXT_BYTES_MAX, MAP_NODES_MAX, type ClusterMap, type ConfigDocument, type GroupMembership, type GroupPlacement, type LeaderHint, type MetaCommand, type MetaNode, type SplitPlan } from './meta-types.js';
 
 export const META_FORMAT_VERSION = 1;
 /** Request ids are caller-made (node id + counter + random); 128 characters is plenty. */
@@ -57,6 +59,21 @@ function readNode(v: unknown, what: string): MetaNode {
     peerAddress: str(o['peerAddress'], `${what}.peerAddress`, 300),
     apiAddress: api === null || api === undefined ? null : str(api, `${what}.apiAddress`, 300),
     ...(o['draining'] === true ? { draining: true as const } : {}),
+    ...(o['zone'] === undefined || o['zone'] === null ? {} : { zone: str(o['zone'], `${what}.zone`, 64) }),
+  };
+}
+
+function readSplit(v: unknown): SplitPlan {
+  const o = obj(v, 'map.split');
+  const phase = o['phase'];
+  if (phase !== 'seeding' && phase !== 'switched' && phase !== 'aborting') throw new MetaCodecError(`map.split.phase must be seeding, switched or aborting (got ${String(phase)})`);
+  return {
+    id: int(o['id'], 'map.split.id', 1),
+    source: int(o['source'], 'map.split.source', 1),
+    target: int(o['target'], 'map.split.target', 1),
+    slots: list(o['slots'], 'map.split.slots', SLOTS_MAX).map((s, i) => int(s, `map.split.slots[${i}]`)),
+    replicas: readIds(o['replicas'], 'map.split.replicas'),
+    phase,
   };
 }
 
@@ -81,13 +98,23 @@ function readMapBody(v: unknown): Omit<ClusterMap, 'version'> {
     const id = int(go['id'], `map.groups[${i}].id`, 1);
     const replicas = readIds(go['replicas'], `map.groups[${i}].replicas`);
     const current = go['current'];
-    return current === undefined || current === null ? { id, replicas } : { id, replicas, current: readMembership(current, `map.groups[${i}].current`) };
+    const lost = go['lost'];
+    return {
+      id,
+      replicas,
+      ...(current === undefined || current === null ? {} : { current: readMembership(current, `map.groups[${i}].current`) }),
+      ...(lost === undefined || lost === null ? {} : { lost: readIds(lost, `map.groups[${i}].lost`) }),
+    };
   });
   return {
     nodes: list(o['nodes'], 'map.nodes', MAP_NODES_MAX).map((n, i) => readNode(n, `map.nodes[${i}]`)),
     metaVoters: readIds(o['metaVoters'], 'map.metaVoters'),
     slotGroups: list(o['slotGroups'], 'map.slotGroups', SLOTS_MAX).map((g, i) => int(g, `map.slotGroups[${i}]`, 1)),
     groups,
+    // Absent in maps written before group splits: version 1, no split.
+    ...(o['slotMapVersion'] === undefined || o['slotMapVersion'] === null ? {} : { slotMapVersion: int(o['slotMapVersion'], 'map.slotMapVersion', 1) }),
+    ...(o['split'] === undefined || o['split'] === null ? {} : { split: readSplit(o['split']) }),
+    ...(o['groupIdMax'] === undefined || o['groupIdMax'] === null ? {} : { groupIdMax: int(o['groupIdMax'], 'map.groupIdMax', 1) }),
   };
 }
 
@@ -155,6 +182,19 @@ export function decodeCommand(bytes: Uint8Array): MetaCommand {
       return { t: 'metaVoters', requestId, voters: readIds(c['voters'], 'voters'), ifMapVersion: int(c['ifMapVersion'], 'ifMapVersion') };
     case 'groupConf':
       return { t: 'groupConf', requestId, groupId: int(c['groupId'], 'groupId', 1), conf: readMembership(c['conf'], 'conf') };
+    case 'replicaLost':
+      if (typeof c['lost'] !== 'boolean') throw new MetaCodecError('lost must be a boolean');
+      return { t: 'replicaLost', requestId, groupId: int(c['groupId'], 'groupId', 1), nodeId: str(c['nodeId'], 'nodeId', 64), lost: c['lost'] };
+    case 'splitBegin':
+      return { t: 'splitBegin', requestId, groupId: int(c['groupId'], 'groupId', 1), ifMapVersion: int(c['ifMapVersion'], 'ifMapVersion'), groupsMax: int(c['groupsMax'], 'groupsMax', 1) };
+    case 'split': {
+      const step = c['step'];
+      if (step !== 'switch' && step !== 'abort' && step !== 'done') throw new MetaCodecError(`step must be switch, abort or done (got ${String(step)})`);
+      return { t: 'split', requestId, splitId: int(c['splitId'], 'splitId', 1), step };
+    }
+    case 'factors':
+    case 'freeze':
+      return readFactorCommand(c['t'], c, requestId);
     default:
       throw new MetaCodecError(`unknown command ${String(c['t'])}`);
   }
@@ -164,10 +204,12 @@ export interface MetaSnapshot {
   readonly config: ConfigDocument | null;
   readonly map: ClusterMap | null;
   readonly hints: ReadonlyArray<readonly [number, LeaderHint]>;
+  /** Adaptive factors by resource (factors.ts); absent in snapshots written before them. */
+  readonly factors?: ReadonlyArray<readonly [string, ResourceFactor]>;
 }
 
 export function encodeSnapshot(s: MetaSnapshot): Uint8Array {
-  return packr.pack({ v: META_FORMAT_VERSION, config: s.config, map: s.map, hints: s.hints });
+  return packr.pack({ v: META_FORMAT_VERSION, config: s.config, map: s.map, hints: s.hints, factors: s.factors ?? [] });
 }
 
 export function decodeSnapshot(bytes: Uint8Array): MetaSnapshot {
@@ -177,7 +219,7 @@ export function decodeSnapshot(bytes: Uint8Array): MetaSnapshot {
     const pair = list(h, `hints[${i}]`, 2);
     return [int(pair[0], `hints[${i}][0]`, 1), readHint(pair[1], `hints[${i}][1]`)];
   });
-  return { config: o['config'] === null ? null : readConfig(o['config']), map: o['map'] === null ? null : readMap(o['map']), hints };
+  return { config: o['config'] === null ? null : readConfig(o['config']), map: o['map'] === null ? null : readMap(o['map']), hints, factors: readFactorRecords(o['factors']) };
 }
 
 /** Length-prefixed (u32 BE) framing, so snapshot pieces of any size reassemble. */

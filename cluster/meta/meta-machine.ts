@@ -6,7 +6,9 @@
  */
 import type { Entry, NodeId, Role, SnapshotMeta, Term } from '../../raft/index.js';
 import type { GroupStateMachine } from '../host/types.js';
+import { applyFactorCommand, type ResourceFactor } from './factors.js';
 import { decodeCommand, decodeSnapshot, encodeSnapshot, frameChunk, readFramedChunks } from './meta-codec.js';
+import { applySplit, splitRefusal } from './split.js';
 import { CONFIG_TEXT_BYTES_MAX, MAP_NODES_MAX, META_VOTERS_MAX, type ClusterMap, type ConfigDocument, type GroupPlacement, type LeaderHint, type MetaCommand, type MetaNode, type MetaOutcome } from './meta-types.js';
 
 /**
@@ -23,6 +25,11 @@ export interface MetaListener {
   onConfig?(doc: ConfigDocument): void;
   /** The cluster map changed. */
   onMap?(map: ClusterMap): void;
+  /**
+   * The adaptive factors of `resources` changed at meta index `index` (inside apply, in log
+   * order; a restored snapshot names every recorded resource, after onConfig).
+   */
+  onFactors?(resources: readonly string[], index: number): void;
   /** Any entry was applied (or a snapshot restored) up to `index`. */
   onApplied?(index: number): void;
   onRoleChange?(role: Role, leader: NodeId | null, term: Term): void;
@@ -41,6 +48,7 @@ export class MetaStateMachine implements GroupStateMachine {
   private configDoc: ConfigDocument | null = null;
   private clusterMap: ClusterMap | null = null;
   private readonly hints = new Map<number, LeaderHint>();
+  private readonly factorRecords = new Map<string, ResourceFactor>();
   private readonly outcomes = new Map<string, MetaOutcome>();
   private readonly listeners: MetaListener[] = [];
   role: Role = 'follower';
@@ -62,6 +70,11 @@ export class MetaStateMachine implements GroupStateMachine {
   /** Leader hints by shard group id (the latest term reported wins). */
   leaderHints(): ReadonlyMap<number, LeaderHint> {
     return this.hints;
+  }
+
+  /** Adaptive factors by resource, as of the last applied index (factors.ts). */
+  factors(): ReadonlyMap<string, ResourceFactor> {
+    return this.factorRecords;
   }
 
   /** The outcome of the command with `requestId`, if it applied here recently. */
@@ -113,12 +126,12 @@ export class MetaStateMachine implements GroupStateMachine {
           outcome = { status: 'ignored', index, configVersion, mapVersion, why: `node ${c.node.id} is not in the cluster map` };
           break;
         }
-        if (known.peerAddress === c.node.peerAddress && known.apiAddress === c.node.apiAddress) {
+        if (known.peerAddress === c.node.peerAddress && known.apiAddress === c.node.apiAddress && known.zone === c.node.zone) {
           outcome = { status: 'ignored', index, configVersion, mapVersion, why: 'no change' };
           break;
         }
-        // Addresses only: a node re-registering keeps its draining mark.
-        const readdress = (n: MetaNode): MetaNode => ({ ...n, peerAddress: c.node.peerAddress, apiAddress: c.node.apiAddress });
+        // Addresses and zone only: a node re-registering keeps its draining mark.
+        const readdress = (n: MetaNode): MetaNode => withZone({ ...n, peerAddress: c.node.peerAddress, apiAddress: c.node.apiAddress }, c.node.zone);
         this.setMap({ ...map, version: map.version + 1, nodes: map.nodes.map((n) => (n.id === c.node.id ? readdress(n) : n)) });
         outcome = { status: 'applied', index, configVersion, mapVersion: map.version + 1 };
         break;
@@ -128,7 +141,8 @@ export class MetaStateMachine implements GroupStateMachine {
       case 'remove':
       case 'place':
       case 'metaVoters':
-      case 'groupConf': {
+      case 'groupConf':
+      case 'replicaLost': {
         const map = this.clusterMap;
         const why = map === null ? 'no cluster map yet' : mapChangeRefusal(map, c);
         if (map === null || why !== null) {
@@ -144,6 +158,18 @@ export class MetaStateMachine implements GroupStateMachine {
         outcome = { status: 'applied', index, configVersion, mapVersion: map.version + 1 };
         break;
       }
+      case 'splitBegin':
+      case 'split': {
+        const map = this.clusterMap;
+        const why = map === null ? 'no cluster map yet' : splitRefusal(map, c);
+        if (map === null || why !== null) {
+          outcome = { status: 'ignored', index, configVersion, mapVersion, why: why ?? 'no cluster map yet' };
+          break;
+        }
+        this.setMap({ ...applySplit(map, c, index), version: map.version + 1 });
+        outcome = { status: 'applied', index, configVersion, mapVersion: map.version + 1 };
+        break;
+      }
       case 'hint': {
         const cur = this.hints.get(c.groupId);
         if (cur !== undefined && cur.term > c.hint.term) {
@@ -152,6 +178,13 @@ export class MetaStateMachine implements GroupStateMachine {
         }
         this.hints.set(c.groupId, c.hint);
         outcome = { status: 'applied', index, configVersion, mapVersion };
+        break;
+      }
+      case 'factors':
+      case 'freeze': {
+        const r = applyFactorCommand(this.factorRecords, c, index, configVersion);
+        outcome = r.why === null ? { status: 'applied', index, configVersion, mapVersion } : { status: 'ignored', index, configVersion, mapVersion, why: r.why };
+        if (r.changed.length > 0) for (const l of this.listeners) l.onFactors?.(r.changed, index);
         break;
       }
     }
@@ -182,14 +215,19 @@ export class MetaStateMachine implements GroupStateMachine {
     this.configDoc = s.config;
     this.hints.clear();
     for (const [g, h] of s.hints) this.hints.set(g, h);
+    // Factors before the listeners hear of the configuration: a node compiles both together.
+    this.factorRecords.clear();
+    for (const [r, f] of s.factors ?? []) this.factorRecords.set(r, f);
     if (s.map !== null) this.setMap(s.map);
     else this.clusterMap = null;
     if (s.config !== null && s.config.version !== before) for (const l of this.listeners) l.onConfig?.(s.config);
+    const restored = [...this.factorRecords.keys()];
+    for (const l of this.listeners) l.onFactors?.(restored, meta.index);
     for (const l of this.listeners) l.onApplied?.(meta.index);
   }
 
   *snapshotChunks(): Iterable<Uint8Array> {
-    yield frameChunk(encodeSnapshot({ config: this.configDoc, map: this.clusterMap, hints: [...this.hints] }));
+    yield frameChunk(encodeSnapshot({ config: this.configDoc, map: this.clusterMap, hints: [...this.hints], factors: [...this.factorRecords] }));
   }
 
   onRoleChange(role: Role, leader: NodeId | null, term: Term): void {
@@ -200,7 +238,7 @@ export class MetaStateMachine implements GroupStateMachine {
   }
 }
 
-type MapChange = Extract<MetaCommand, { t: 'join' | 'drain' | 'remove' | 'place' | 'metaVoters' | 'groupConf' }>;
+type MapChange = Extract<MetaCommand, { t: 'join' | 'drain' | 'remove' | 'place' | 'metaVoters' | 'groupConf' | 'replicaLost' }>;
 
 function distinct(ids: readonly string[]): boolean {
   return new Set(ids).size === ids.length;
@@ -247,6 +285,12 @@ export function mapChangeRefusal(map: ClusterMap, c: MapChange): string | null {
       if (g.current !== undefined && c.conf.index <= g.current.index) return 'an older membership report';
       return null;
     }
+    case 'replicaLost': {
+      const g = map.groups.find((x) => x.id === c.groupId);
+      if (g === undefined) return `no group ${c.groupId}`;
+      if (!groupsHolding({ groups: [g] }, c.nodeId).includes(g.id)) return `node ${c.nodeId} holds no replica of group ${c.groupId}`;
+      return null;
+    }
   }
 }
 
@@ -267,16 +311,16 @@ function applyMapChange(map: ClusterMap, c: MapChange): Omit<ClusterMap, 'versio
     case 'join': {
       const cur = map.nodes.find((n) => n.id === c.node.id);
       if (cur !== undefined) {
-        if (cur.apiAddress === c.node.apiAddress) return null;
-        return { ...map, nodes: map.nodes.map((n) => (n.id === c.node.id ? { ...n, apiAddress: c.node.apiAddress } : n)) };
+        if (cur.apiAddress === c.node.apiAddress && cur.zone === c.node.zone) return null;
+        return { ...map, nodes: map.nodes.map((n) => (n.id === c.node.id ? withZone({ ...n, apiAddress: c.node.apiAddress }, c.node.zone) : n)) };
       }
-      const node: MetaNode = { id: c.node.id, peerAddress: c.node.peerAddress, apiAddress: c.node.apiAddress };
+      const node: MetaNode = withZone({ id: c.node.id, peerAddress: c.node.peerAddress, apiAddress: c.node.apiAddress }, c.node.zone);
       return { ...map, nodes: [...map.nodes, node].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
     }
     case 'drain': {
       const cur = map.nodes.find((n) => n.id === c.nodeId);
       if (cur === undefined || (cur.draining === true) === c.draining) return null;
-      const changed = (n: MetaNode): MetaNode => (c.draining ? { ...n, draining: true } : { id: n.id, peerAddress: n.peerAddress, apiAddress: n.apiAddress });
+      const changed = (n: MetaNode): MetaNode => (c.draining ? { ...n, draining: true } : withZone({ id: n.id, peerAddress: n.peerAddress, apiAddress: n.apiAddress }, n.zone));
       return { ...map, nodes: map.nodes.map((n) => (n.id === c.nodeId ? changed(n) : n)) };
     }
     case 'remove':
@@ -286,12 +330,32 @@ function applyMapChange(map: ClusterMap, c: MapChange): Omit<ClusterMap, 'versio
       if (g !== undefined && sameIds(g.replicas, c.replicas)) return null;
       // A group never reported keeps its old target as its known membership, so the replicas
       // that leave are still hosted (and counted) until its leader reports them gone.
-      const moved = (x: GroupPlacement): GroupPlacement => ({ ...x, replicas: [...c.replicas], current: x.current ?? { voters: [...x.replicas], learners: [], index: 0, term: 0 } });
+      const moved = (x: GroupPlacement): GroupPlacement =>
+        withLost({ ...x, replicas: [...c.replicas], current: x.current ?? { voters: [...x.replicas], learners: [], index: 0, term: 0 } }, (x.lost ?? []).filter((id) => c.replicas.includes(id)));
       return { ...map, groups: map.groups.map((x) => (x.id === c.groupId ? moved(x) : x)) };
     }
     case 'metaVoters':
       return sameIds(map.metaVoters, c.voters) ? null : { ...map, metaVoters: [...c.voters] };
     case 'groupConf':
       return { ...map, groups: map.groups.map((x) => (x.id === c.groupId ? { ...x, current: c.conf } : x)) };
+    case 'replicaLost': {
+      const g = map.groups.find((x) => x.id === c.groupId);
+      const was = g?.lost ?? [];
+      if (g === undefined || was.includes(c.nodeId) === c.lost) return null;
+      const lost = c.lost ? [...was, c.nodeId].sort() : was.filter((id) => id !== c.nodeId);
+      return { ...map, groups: map.groups.map((x) => (x.id === c.groupId ? withLost(x, lost) : x)) };
+    }
   }
+}
+
+/** `n` with its zone set to `zone` (the field absent when none). */
+function withZone(n: MetaNode, zone: string | undefined): MetaNode {
+  const { zone: _was, ...rest } = n;
+  return zone === undefined ? rest : { ...rest, zone };
+}
+
+/** `g` with its lost replicas set to `lost` (the field absent when none). */
+function withLost(g: GroupPlacement, lost: readonly string[]): GroupPlacement {
+  const { lost: _was, ...rest } = g;
+  return lost.length === 0 ? rest : { ...rest, lost };
 }

@@ -6,6 +6,8 @@
  * applying.
  */
 
+import type { FactorCommand } from './factors.js';
+
 /** The group id reserved for the meta group; shard groups are numbered from 1. */
 export const META_GROUP_ID = 0;
 
@@ -42,6 +44,8 @@ export interface MetaNode {
   readonly apiAddress: string | null;
   /** Set by `rlctl node drain`: the planner moves every replica and leader off this node. Absent: active. */
   readonly draining?: true;
+  /** Failure-domain label (`--zone`): the planner spreads a group's replicas over distinct zones. Absent: none. */
+  readonly zone?: string;
 }
 
 export interface GroupPlacement {
@@ -58,6 +62,13 @@ export interface GroupPlacement {
    * A group whose `current` differs from `replicas` has a move in progress.
    */
   readonly current?: GroupMembership;
+  /**
+   * Replicas whose data failed its checksums (set by the node that found it): the group's
+   * leader removes each from the group; the node then wipes it and clears its mark, and
+   * the leader adds it back as a learner, fills it by snapshot and promotes it once it
+   * has caught up (src/node/placement/corrupt-replica.ts). Absent: none.
+   */
+  readonly lost?: readonly string[];
 }
 
 /** A Raft membership as reported by a group's leader, with the log index it was applied at. */
@@ -77,7 +88,44 @@ export interface ClusterMap {
   /** Shard group count; slot s lives in group `slotGroups[s]`. */
   readonly slotGroups: readonly number[];
   readonly groups: readonly GroupPlacement[];
+  /** Bumped whenever `slotGroups` changes (a split switches slots to a new group). Absent: 1. */
+  readonly slotMapVersion?: number;
+  /** The group split in progress (one at a time). Absent: none. */
+  readonly split?: SplitPlan;
+  /**
+   * The highest shard group id ever made (absent: the highest in `groups`). Ids are never
+   * reused: a node that was down while a split was aborted may still hold that group's
+   * records, which must never meet a new group of the same id.
+   */
+  readonly groupIdMax?: number;
 }
+
+/**
+ * A group split (docs/scale.md, "Group split"): the source group's upper half of slots
+ * moves to a new group. Phases, each driven by the leader named and each idempotent:
+ *
+ * - `seeding`: the new group exists (bootstrapped on the source's replicas); the source's
+ *   leader fences the slots through the source's log (it stops admitting for them), and
+ *   the new group's leader seeds the new group, through its own log, with the fenced
+ *   slots' state read from a local source replica that applied the fence. Only in this
+ *   phase can the split be aborted.
+ * - `switched`: the slot map points the slots at the new group (the commit point); the
+ *   source releases them (its state for them is dropped).
+ * - `aborting`: the new group is gone from the map; the source unfences the slots.
+ */
+export interface SplitPlan {
+  /** The meta log index that began the split: unique for ever, carried by its shard entries. */
+  readonly id: number;
+  readonly source: number;
+  readonly target: number;
+  /** The slots that move, ascending. */
+  readonly slots: readonly number[];
+  /** The new group's first voters (the source's replicas when the split began); each bootstraps it with them. */
+  readonly replicas: readonly string[];
+  readonly phase: SplitPhase;
+}
+
+export type SplitPhase = 'seeding' | 'switched' | 'aborting';
 
 export interface LeaderHint {
   readonly leader: string;
@@ -122,7 +170,22 @@ export type MetaCommand =
   /** The target voters of group 0 (every other node follows it as a learner); same `ifMapVersion` rule. */
   | { readonly t: 'metaVoters'; readonly requestId: string; readonly voters: readonly string[]; readonly ifMapVersion: number }
   /** A group's leader reports the Raft membership it applied (ignored when older than the one recorded). */
-  | { readonly t: 'groupConf'; readonly requestId: string; readonly groupId: number; readonly conf: GroupMembership };
+  | { readonly t: 'groupConf'; readonly requestId: string; readonly groupId: number; readonly conf: GroupMembership }
+  /**
+   * A node marks (lost: true) its replica of a group as lost to corruption, or clears the
+   * mark once it holds the wiped replica again (ignored when the node is not a replica).
+   */
+  | { readonly t: 'replicaLost'; readonly requestId: string; readonly groupId: number; readonly nodeId: string; readonly lost: boolean }
+  /**
+   * Begins splitting group `groupId` (see SplitPlan): applied only at `ifMapVersion`, with
+   * no split or move in progress, the group holding two slots or more, and fewer than
+   * `groupsMax` groups.
+   */
+  | { readonly t: 'splitBegin'; readonly requestId: string; readonly groupId: number; readonly ifMapVersion: number; readonly groupsMax: number }
+  /** Moves split `splitId` on: `switch` and `abort` from `seeding`, `done` from `switched` or `aborting`. */
+  | { readonly t: 'split'; readonly requestId: string; readonly splitId: number; readonly step: 'switch' | 'abort' | 'done' }
+  /** Adaptive factors: the controller's `factors` and an operator's `freeze` (factors.ts). */
+  | FactorCommand;
 
 /** What applying a command did, as its proposer learns it. */
 export type MetaOutcome =

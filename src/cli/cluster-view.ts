@@ -43,6 +43,8 @@ export interface ClusterView {
   readonly groups: readonly GroupRow[];
   /** Moves in progress (absent from nodes of older versions: none). */
   readonly moves: readonly MoveRow[];
+  /** The group split in progress, or null (absent from nodes of older versions: none). */
+  readonly split: { readonly id: number; readonly source: number; readonly target: number; readonly slots: number; readonly phase: string } | null;
 }
 
 function num(v: unknown): number | null {
@@ -99,5 +101,10 @@ export function parseClusterView(body: unknown, from: string): ClusterView {
         return { groupId: num(r['groupId']) ?? -1, voters: strs(r['voters']), learners: strs(r['learners']), target: strs(r['target']), adding: strs(r['adding']), removing: strs(r['removing']) };
       })
     : [];
-  return { node: o['node'], configVersion: num(o['configVersion']) ?? 0, slotMapVersion: num(o['slotMapVersion']) ?? 0, members, meta, groups, moves };
+  const sp = o['split'] as Record<string, unknown> | null | undefined;
+  const split =
+    typeof sp === 'object' && sp !== null
+      ? { id: num(sp['id']) ?? 0, source: num(sp['source']) ?? 0, target: num(sp['target']) ?? 0, slots: Array.isArray(sp['slots']) ? sp['slots'].length : 0, phase: String(sp['phase']) }
+      : null;
+  return { node: o['node'], configVersion: num(o['configVersion']) ?? 0, slotMapVersion: num(o['slotMapVersion']) ?? 0, members, meta, groups, moves, split };
 }

@@ -6,10 +6,12 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './cli-error.js';
 import { parseEndpoint } from './client.js';
+import { adaptiveFreeze, adaptiveStatus } from './adaptive-commands.js';
 import { configApply, configDiff, configExplain, configGet, configValidate } from './config-commands.js';
 import type { CommandContext } from './context.js';
 import type { CliIo } from './io.js';
 import { checkCommand, leaderTransfer } from './misc-commands.js';
+import { groupSplit } from './group-commands.js';
 import { nodeAdd, nodeDrain, nodeList, nodeRemove } from './node-commands.js';
 import { groupsCommand, statusCommand } from './status.js';
 import { runTop } from './top.js';
@@ -105,6 +107,14 @@ export async function runRlctl(argv: readonly string[], io: CliIo, env: Readonly
     .argument('<id>', 'node id')
     .action(act((ctx, id: string) => nodeRemove(ctx, id)));
 
+  const group = program.command('group').description('shard groups (docs/scale.md)');
+  const splitCmd = group
+    .command('split')
+    .description("split a group: the upper half of its slots moves to a new group, counters included")
+    .argument('<id>', 'shard group id', integer(1, '<id>'))
+    .option('--wait', 'wait until the new group serves the slots (or the split was rolled back)');
+  splitCmd.action(act((ctx, id: number) => groupSplit(ctx, id, splitCmd.opts<{ wait?: boolean }>().wait === true)));
+
   const config = program.command('config').description('the replicated rate-limit configuration');
   config.command('get').description('print the running configuration (document on stdout, version on stderr)').action(act(configGet));
   config
@@ -133,6 +143,33 @@ export async function runRlctl(argv: readonly string[], io: CliIo, env: Readonly
         return configExplain(ctx, o.key, o.resource, o.tier);
       }),
     );
+
+  // `explain` is `config explain` at the top, as operators reach for it while limits adapt.
+  const explain = program
+    .command('explain')
+    .description('which rule decides a check, its base limit, the adaptive factor and the signals that set it')
+    .requiredOption('--key <key>', 'client key')
+    .requiredOption('--resource <resource>', 'resource')
+    .option('--tier <tier>', 'tier given with the check');
+  explain.action(
+    act(async (ctx) => {
+      const o = explain.opts<{ key: string; resource: string; tier?: string }>();
+      return configExplain(ctx, o.key, o.resource, o.tier);
+    }),
+  );
+
+  const adaptive = program.command('adaptive').description('adaptive limits: factors, why they are set, and pinning them (docs/adaptive.md)');
+  adaptive.command('status').description('every adaptive resource: factor, bounds, target, frozen, and the reason for its last change').action(act(adaptiveStatus));
+  adaptive
+    .command('freeze')
+    .description('pin the current factor of a resource: the controller leaves it alone until unfreeze')
+    .argument('<resource>', 'adaptive resource')
+    .action(act((ctx, resource: string) => adaptiveFreeze(ctx, resource, true)));
+  adaptive
+    .command('unfreeze')
+    .description('hand the factor of a resource back to the controller')
+    .argument('<resource>', 'adaptive resource')
+    .action(act((ctx, resource: string) => adaptiveFreeze(ctx, resource, false)));
 
   const check = program
     .command('check')

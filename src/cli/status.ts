@@ -96,7 +96,7 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
     return { id, leader, term, commitIndex: commit, replicas: reps, lagEntriesMax: leader === null || lags.length === 0 ? null : Math.max(...lags) };
   });
   const healthy = nodes.every((n) => n.up) && groups.every((g) => g.leader !== null);
-  const result = { endpoint: ctx.endpoint.name, healthy, configVersion: first.configVersion, nodes, groups, moves: first.moves };
+  const result = { endpoint: ctx.endpoint.name, healthy, configVersion: first.configVersion, nodes, groups, moves: first.moves, split: first.split };
   const nodeTable = table(
     ['NODE', 'API', 'STATE', 'CONFIG', 'META', 'LEADS'],
     nodes.map((n) => [n.id, n.api ?? '-', n.up ? 'up' : 'down', n.configVersion === null ? '-' : `v${n.configVersion}`, n.metaRole ?? '-', n.leads.length === 0 ? '-' : n.leads.map((g) => (g === 0 ? 'meta' : `g${g}`)).join(',')]),
@@ -120,7 +120,9 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
           ['MOVING', 'VOTERS', 'LEARNERS', 'TARGET', 'ADDING', 'REMOVING'],
           first.moves.map((m) => [String(m.groupId), m.voters.join(',') || '-', m.learners.join(',') || '-', m.target.join(','), m.adding.join(',') || '-', m.removing.join(',') || '-']),
         )}`;
-  emit(ctx, result, `${nodeTable}\n${groupTable}${moveTable}${down.length > 0 ? `\n${down.join('\n')}\n` : ''}`);
+  const sp = first.split;
+  const splitLine = sp === null ? '' : `\nSPLIT ${sp.id}: group ${sp.source} -> group ${sp.target}, ${sp.slots} slots, ${sp.phase}\n`;
+  emit(ctx, result, `${nodeTable}\n${groupTable}${moveTable}${splitLine}${down.length > 0 ? `\n${down.join('\n')}\n` : ''}`);
   return healthy ? EXIT_OK : EXIT_FAILURE;
 }
 

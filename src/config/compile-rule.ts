@@ -145,7 +145,10 @@ export function compileRule(raw: unknown, path: string, issues: ConfigIssue[]): 
     out.add(null, `expected a rule (a map with limit, period, …), got ${showValue(raw)}`, raw);
     return null;
   }
-  reportUnknownFields(raw, RULE_FIELDS, path, issues);
+  // `adaptive` is a field of the resource (resources.<name>), read by the validator before this.
+  reportUnknownFields(raw, RULE_FIELDS, path, issues, (field) =>
+    field === 'adaptive' ? ' (adaptive is set once per resource, at resources.<name>.adaptive, and scales every rule of the resource)' : '',
+  );
 
   const algorithmGiven = raw['algorithm'] !== undefined;
   const algorithm = algorithmGiven ? readChoice(raw['algorithm'], 'algorithm', ALGORITHMS, out) : 'gcra';

@@ -3,6 +3,7 @@
  * which of them hold a rule, where the tier came from, and which level decides.
  */
 import type { CompiledRule } from '../engine/types.js';
+import { describeTarget, type AdaptiveSpec } from './adaptive.js';
 import { childPath, clientPath } from './issue.js';
 import type { ConfigTables, RuleScope } from './tables.js';
 
@@ -47,6 +48,20 @@ export interface Explanation {
   readonly rule: CompiledRule | null;
   /** One sentence: which level decided, or that none did and the resource is unknown. */
   readonly verdict: string;
+  /** Present when the resource is adaptive: its settings, the factor applied, and the limit before and after. */
+  readonly adaptive?: AdaptiveExplanation;
+}
+
+/** How an adaptive factor bears on one check (docs/adaptive.md). */
+export interface AdaptiveExplanation {
+  readonly spec: AdaptiveSpec;
+  /** The factor `resolve` applies now (1 when none was set). */
+  readonly factor: number;
+  /** The deciding rule's limit as written, and as scaled; null when no rule decides. */
+  readonly baseLimit: number | null;
+  readonly effectiveLimit: number | null;
+  /** False when the deciding rule is blocked or unlimited (never scaled). */
+  readonly applies: boolean;
 }
 
 function level(name: ExplainLevelName, path: string, rule: CompiledRule | null | undefined): ExplainLevel {
@@ -147,5 +162,10 @@ export function formatExplanation(explanation: Explanation): string {
     lines.push(`  ${l.exists ? '✓' : '-'}  ${l.path}${rule}${mark}`);
   }
   lines.push(explanation.verdict);
+  const a = explanation.adaptive;
+  if (a !== undefined) {
+    const bounds = `factor ${a.factor} in [${a.spec.minFactor}, ${a.spec.maxFactor}], target ${describeTarget(a.spec.target)}, every ${a.spec.intervalMs}ms`;
+    lines.push(a.applies ? `adaptive: ${bounds}: limit ${a.baseLimit} -> ${a.effectiveLimit}` : `adaptive: ${bounds}: not applied (the deciding rule never counts)`);
+  }
   return lines.join('\n');
 }

@@ -30,3 +30,22 @@ export { KEY_BYTES_MAX as CLIENT_KEY_BYTES_MAX, NAME_PATTERN } from '../protocol
 
 /** Aliases a YAML document may expand: stops "billion laughs" documents. */
 export const YAML_ALIASES_MAX = 100;
+
+/**
+ * Smallest `adaptive.minFactor`: 1% of the base limit. A factor of 0 would block every
+ * caller of the resource; that is `blocked: true`, written on purpose, not a controller's call.
+ */
+export const ADAPTIVE_FACTOR_MIN = 0.01;
+/** Largest `adaptive.maxFactor`: ten times the base limit. A limit that needs more is a wrong base limit. */
+export const ADAPTIVE_FACTOR_MAX = 10;
+/**
+ * Shortest `adaptive.intervalMs`: each interval may write one meta-log entry, and signals
+ * travel caller → node → meta leader in a few hundred ms; 100 ms keeps both meaningful.
+ */
+export const ADAPTIVE_INTERVAL_MS_MIN = 100;
+/** Longest `adaptive.intervalMs`: ten minutes; slower than that, an operator is the controller. */
+export const ADAPTIVE_INTERVAL_MS_MAX = 600_000;
+/** Adaptive resources in one configuration at most: bounds the signals every node aggregates and the factor metric's labels. */
+export const ADAPTIVE_RESOURCES_MAX = 64;
+/** Largest `adaptive.target.latencyP99Ms`: ten minutes, beyond any request a limiter protects. */
+export const ADAPTIVE_LATENCY_TARGET_MS_MAX = 600_000;

@@ -3,6 +3,7 @@
  * most five `Map.get` calls through these, never a scan over rules.
  */
 import type { CompiledRule } from '../engine/types.js';
+import type { AdaptiveSpec } from './adaptive.js';
 
 /** One level that holds rules: the top of the document, a tier, or a client. */
 export interface RuleScope {
@@ -33,4 +34,6 @@ export interface ConfigTables {
   readonly clients: ReadonlyMap<string, ClientEntry>;
   /** Every rule, in document order. */
   readonly rules: readonly CompiledRule[];
+  /** `resources.<name>.adaptive` by resource name, in document order; empty when no resource is adaptive. */
+  readonly adaptive: ReadonlyMap<string, AdaptiveSpec>;
 }

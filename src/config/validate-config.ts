@@ -4,9 +4,11 @@
  * anywhere and no configuration comes back.
  */
 import type { CompiledRule } from '../engine/types.js';
+import { readAdaptive, type AdaptiveSpec } from './adaptive.js';
 import { CompiledConfig } from './compiled-config.js';
 import { compileRule, makeRule, reportUnknownFields, RULE_FIELDS } from './compile-rule.js';
 import { childPath, clientPath, isPlainMap, showValue, type ConfigIssue } from './issue.js';
+import { ADAPTIVE_RESOURCES_MAX } from './limits.js';
 import { clientKeyProblem, nameProblem } from './names.js';
 import { didYouMean } from './suggest.js';
 import type { ClientEntry, RuleScope } from './tables.js';
@@ -49,7 +51,11 @@ class Pass {
   }
 }
 
-function compileResources(pass: Pass, raw: unknown, path: string): Map<string, CompiledRule> {
+/**
+ * The rules of a `resources` map. `adaptive` collects `resources.<name>.adaptive` blocks
+ * (top level only: null elsewhere, where the field is reported as misplaced).
+ */
+function compileResources(pass: Pass, raw: unknown, path: string, adaptive: Map<string, AdaptiveSpec> | null): Map<string, CompiledRule> {
   const resources = new Map<string, CompiledRule>();
   if (raw === undefined) return resources;
   const map = pass.map(raw, path, 'a map of resource name to rule');
@@ -58,17 +64,27 @@ function compileResources(pass: Pass, raw: unknown, path: string): Map<string, C
     const rulePath = childPath(path, name);
     const problem = nameProblem('resource', name);
     if (problem !== null) pass.issue(rulePath, problem, name);
-    const rule = pass.rule(value, rulePath);
+    const adaptiveRaw = adaptive !== null && isPlainMap(value) ? value['adaptive'] : undefined;
+    let ruleRaw = value;
+    if (adaptiveRaw !== undefined) {
+      const { adaptive: _block, ...rest } = value as Readonly<Record<string, unknown>>;
+      ruleRaw = rest;
+    }
+    const rule = pass.rule(ruleRaw, rulePath);
     if (rule !== null) resources.set(name, rule);
+    if (adaptive !== null && adaptiveRaw !== undefined) {
+      const spec = readAdaptive(adaptiveRaw, childPath(rulePath, 'adaptive'), name, rule, pass.issues);
+      if (spec !== null) adaptive.set(name, spec);
+    }
   }
   return resources;
 }
 
-/** The `defaults` and `resources` of a map that holds rules; `prefix` is its path. */
-function compileScope(pass: Pass, map: Readonly<Record<string, unknown>>, prefix: string): RuleScope {
+/** The `defaults` and `resources` of a map that holds rules; `prefix` is its path; `adaptive` as in compileResources. */
+function compileScope(pass: Pass, map: Readonly<Record<string, unknown>>, prefix: string, adaptive: Map<string, AdaptiveSpec> | null = null): RuleScope {
   const defaultsRaw = map['defaults'];
   const defaults = defaultsRaw === undefined ? null : pass.rule(defaultsRaw, childPath(prefix, 'defaults'));
-  const resources = compileResources(pass, map['resources'], childPath(prefix, 'resources'));
+  const resources = compileResources(pass, map['resources'], childPath(prefix, 'resources'), adaptive);
   return Object.freeze({ defaults, resources });
 }
 
@@ -191,12 +207,16 @@ export function validateConfig(doc: unknown): ConfigResult {
   if (root === null) return { ok: false, errors: pass.issues };
   reportUnknownFields(root, TOP_FIELDS, '', pass.issues, misplacedRuleField);
   const version = readVersion(pass, root['version']);
-  const base = compileScope(pass, root, '');
+  const adaptive = new Map<string, AdaptiveSpec>();
+  const base = compileScope(pass, root, '', adaptive);
+  if (adaptive.size > ADAPTIVE_RESOURCES_MAX) {
+    pass.issue('resources', `${adaptive.size} resources are adaptive; at most ${ADAPTIVE_RESOURCES_MAX} may be (each costs signal aggregation on every node)`, adaptive.size);
+  }
   const tiers = compileTiers(pass, root['tiers']);
   // Clients may name any tier the document defines, even one with its own errors: those
   // are reported at the tier, not again at every client.
   const tierNames = isPlainMap(root['tiers']) ? Object.keys(root['tiers']) : [];
   const clients = compileClients(pass, root['clients'], tiers, tierNames);
   if (pass.issues.length > 0) return { ok: false, errors: pass.issues };
-  return { ok: true, config: new CompiledConfig({ version, base, tiers, clients, rules: pass.rules }) };
+  return { ok: true, config: new CompiledConfig({ version, base, tiers, clients, rules: pass.rules, adaptive }) };
 }

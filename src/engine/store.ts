@@ -345,11 +345,12 @@ export class StateStore implements StateAccess {
   }
 
   /**
-   * Drops state expired at `nowMs`, visiting at most `slotsBudget` slots, and resumes
+   * Drops state expired at `nowMs`, and state whose key `drop` names (a shard group's
+   * slots moved to another group), visiting at most `slotsBudget` slots, and resumes
    * where the last call stopped; a full pass takes capacity / slotsBudget calls, so no
    * call stalls the event loop. Returns the number of slots dropped.
    */
-  sweep(nowMs: TimestampMs, slotsBudget: number): number {
+  sweep(nowMs: TimestampMs, slotsBudget: number, drop?: (key: string) => boolean): number {
     let dropped = 0;
     for (let visited = 0; visited < slotsBudget; visited++) {
       if (this.sweepSlot >= this.highWater) {
@@ -358,7 +359,7 @@ export class StateStore implements StateAccess {
       }
       const slot = this.sweepSlot++;
       const key = this.keys[slot];
-      if (key === null || key === undefined || (this.expires[slot] as number) > nowMs) continue;
+      if (key === null || key === undefined || ((this.expires[slot] as number) > nowMs && drop?.(key) !== true)) continue;
       if (this.pend !== null && this.pend.flag[slot] === 1) continue; // a leader's decision in flight
       if (this.delete(key, this.resources[slot] as string)) dropped++;
     }

@@ -17,7 +17,7 @@ import { PendingAnswer, type BatchWait, type CheckAnswer } from './api/service.j
 import type { Forwarder } from './forwarder.js';
 import type { ShardMachine } from './shard/shard-machine.js';
 
-/** Where slots live: slot → group id. Static in this version (version 1); the meta group makes it dynamic. */
+/** Where slots live: slot → group id, at a version that grows with every change (group splits). */
 export interface SlotMap {
   readonly version: number;
   groupOf(slot: number): number;
@@ -32,6 +32,8 @@ interface GroupRuntime {
   flushScheduled: boolean;
   /** After a dropped proposal: decide again only once everything proposed before is applied. */
   fenceIndex: number;
+  /** Checks this node decided as the group's leader (a load figure: splits, `rl_*` stats). */
+  decided: number;
 }
 
 /** Forwards a check may take: node without the group → replica → leader. */
@@ -113,7 +115,7 @@ export class NodeCheckService {
   }
 
   addGroup(groupId: number, machine: ShardMachine): void {
-    this.groups.set(groupId, { machine, open: null, sealed: new Map(), flushScheduled: false, fenceIndex: 0 });
+    this.groups.set(groupId, { machine, open: null, sealed: new Map(), flushScheduled: false, fenceIndex: 0, decided: 0 });
   }
 
   /**
@@ -145,7 +147,8 @@ export class NodeCheckService {
    * synchronously, so a frame of them costs no promise; throws RateLimiterError.
    */
   check(input: CheckInput, hops = 0): CheckAnswer {
-    const groupId = this.slots.groupOf(slotOf(input.key));
+    const slot = slotOf(input.key);
+    const groupId = this.slots.groupOf(slot);
     const g = this.groups.get(groupId);
     if (g === undefined) throw new RateLimiterError('RL_ERR_UNAVAILABLE', `group ${groupId} is not hosted on node ${this.nodeId}`);
     if (!this.host.leaderReady(groupId, g.fenceIndex)) {
@@ -158,6 +161,12 @@ export class NodeCheckService {
       }
       return this.elsewhere(groupId, input, hops + 1);
     }
+    if (g.machine.refuses(slot)) {
+      // A split moves the slot (fenced), or moved it and this node's map is behind: never
+      // admitted here. NOT_LEADER without a hint, so every SDK (old ones too) retries.
+      throw new RateLimiterError('RL_ERR_NOT_LEADER', `group ${groupId}: slot ${slot} is moving to another group; retry`, { details: { groupId, slot, moving: true } });
+    }
+    g.decided++;
     if (g.machine.leader.batchFull) this.flush(groupId, g);
     const { result, batchSeq } = g.machine.leader.check(input, this.clock.wallNowMs());
     this.counters.decided++;
@@ -166,6 +175,28 @@ export class NodeCheckService {
     if (this.isFast(input, result) && this.host.leaseValid(groupId)) return toCheckOutput(result);
     if (wait === null) throw new RateLimiterError('RL_ERR_NOT_LEADER', `group ${groupId}: the batch of this check is no longer pending`);
     return new PendingAnswer(wait, toCheckOutput(result));
+  }
+
+  /** Checks decided here per led group since this node started hosting it (load figures). */
+  decidedByGroup(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const [id, g] of this.groups) out.set(id, g.decided);
+    return out;
+  }
+
+  /**
+   * Proposes a split's control entry on `groupId`, which this node leads. With `fence`,
+   * first seals the open batch and stops deciding for the fenced slots, all in this turn,
+   * so every mutation of those slots precedes the fence in the log (docs/scale.md).
+   */
+  proposeControl(groupId: number, data: Uint8Array, fence?: { readonly splitId: number; readonly slots: readonly number[] }): ReturnType<MultiRaftHost['propose']> {
+    const g = this.groups.get(groupId);
+    if (g === undefined) throw new RateLimiterError('RL_ERR_UNAVAILABLE', `group ${groupId} is not hosted on node ${this.nodeId}`);
+    if (fence !== undefined) {
+      if (g.open !== null || g.machine.leader.pendingMutations > 0) this.flush(groupId, g);
+      g.machine.preFence(fence.splitId, fence.slots);
+    }
+    return this.host.propose(groupId, data);
   }
 
   private elsewhere(groupId: number, input: CheckInput, hops: number): Promise<CheckOutput> {
@@ -236,7 +267,9 @@ export class NodeCheckService {
     }
     if (open === null) return;
     g.sealed.set(sealed.seq, open);
-    this.host.waitApplied(groupId, r).then(
+    // Answers go out once the batch is committed: they were decided before it was proposed,
+    // so they need not wait for the leader to apply it (which can be one fsync later).
+    this.host.waitCommitted(groupId, r).then(
       () => {
         g.sealed.delete(sealed.seq);
         open.resolve();

@@ -105,6 +105,25 @@ export class CheckMetrics {
     else this.errors.set(this.errors.size < ERROR_CODES_MAX ? code : 'other', (this.errors.get('other') ?? 0) + 1);
   }
 
+  /**
+   * Checks of `resource` answered so far (cumulative, every mode): admitted (allowed,
+   * shadow-denied included: they reached the service) and denied. Null when the resource
+   * has no label of its own (beyond the first 64). For the adaptive controller, read a few
+   * times per second, never per check.
+   */
+  decisionsOf(resource: string): { admitted: number; denied: number } | null {
+    const r = this.resourceIndex.get(resource);
+    if (r === undefined) return null;
+    const at = (d: number, m: number): number => this.counts[(r * DECISIONS.length + d) * MODES.length + m] ?? 0;
+    let admitted = 0;
+    let denied = 0;
+    for (let m = 0; m < MODES.length; m++) {
+      admitted += at(0, m) + at(2, m);
+      denied += at(1, m);
+    }
+    return { admitted, denied };
+  }
+
   /** Every nonzero count with its labels (scrape time). */
   *series(): IterableIterator<{ resource: string; decision: Decision; mode: (typeof MODES)[number]; value: number }> {
     for (let i = 0; i < this.counts.length; i++) {
@@ -143,6 +162,8 @@ export interface NodeMetricsSources {
     stats(): NodeStorageStats;
     pendingBytes(): number;
     latency(): { readonly write: FixedHistogram; readonly fsync: FixedHistogram };
+    /** Groups marked corrupt here (not yet wiped for a rebuild). Optional for older callers. */
+    corruptGroups?(): readonly unknown[];
   };
   readonly skew: { all(): ReadonlyMap<string, number> };
   readonly shards: () => Iterable<ShardSizes>;
@@ -150,18 +171,34 @@ export interface NodeMetricsSources {
   readonly maxClockSkewMs: number;
   /** Placement moves (src/node/placement/controller.ts); absent: every series reads 0. */
   readonly placement?: () => PlacementMetricsSource;
+  /** Adaptive limits (docs/adaptive.md); absent: no factor series, counters read 0. */
+  readonly adaptive?: () => AdaptiveMetricsSource;
+}
+
+/** What adaptive limits expose, read at scrape time. */
+export interface AdaptiveMetricsSource {
+  /** The factor this node applies to each adaptive resource (at most ADAPTIVE_RESOURCES_MAX, so the label set is bounded). */
+  readonly factors: ReadonlyMap<string, number>;
+  /** Caller reports this node received (counts inside summaries). */
+  readonly reports: number;
+  /** Factor changes this node applied from group 0. */
+  readonly changes: number;
 }
 
 /** What the placement controller counts, read at scrape time. */
 export interface PlacementMetricsSource {
-  readonly steps: Readonly<Record<'replace' | 'add' | 'shrink' | 'balance' | 'leader', number>>;
+  readonly steps: Readonly<Record<'replace' | 'add' | 'shrink' | 'balance' | 'leader' | 'zone' | 'retarget', number>>;
   readonly confChanges: Readonly<Record<'addLearner' | 'addVoter' | 'removeNode', number>>;
   readonly transfers: number;
   readonly movesInProgress: number;
+  /** Group splits this node began (meta leader), switched (new group's leader) and aborted (meta leader). */
+  readonly splits?: Readonly<Record<'begun' | 'switched' | 'aborted', number>>;
+  /** 1 while this node's cluster map holds a split in progress. */
+  readonly splitInProgress?: number;
 }
 
 const PLACEMENT_ZERO: PlacementMetricsSource = {
-  steps: { replace: 0, add: 0, shrink: 0, balance: 0, leader: 0 },
+  steps: { replace: 0, add: 0, shrink: 0, balance: 0, leader: 0, zone: 0, retarget: 0 },
   confChanges: { addLearner: 0, addVoter: 0, removeNode: 0 },
   transfers: 0,
   movesInProgress: 0,
@@ -331,6 +368,7 @@ export function buildNodeRegistry(src: NodeMetricsSources): Registry {
   readCounter(registry, 'rl_storage_fsyncs_total', 'LevelDB batches written with an fsync', [], () => one(src.storage.stats().syncedBatches));
   readCounter(registry, 'rl_storage_written_bytes_total', 'Bytes of keys and values written to LevelDB', [], () => one(src.storage.stats().bytes));
   readGauge(registry, 'rl_storage_pending_bytes', 'Bytes staged for the next LevelDB batch and not yet written', [], () => one(src.storage.pendingBytes()));
+  readGauge(registry, 'rl_storage_corrupt_groups', 'Groups whose records failed their checksums on this node and wait for their rebuild from a healthy replica', [], () => one(src.storage.corruptGroups?.().length ?? 0));
 
   // Transport, per peer.
   const perPeer = (pick: (p: TransportStats['peers'][string]) => number) =>
@@ -352,10 +390,14 @@ export function buildNodeRegistry(src: NodeMetricsSources): Registry {
 
   // Placement: replica moves (planner steps on the meta leader, membership changes on group leaders).
   const placement = (): PlacementMetricsSource => src.placement?.() ?? PLACEMENT_ZERO;
-  readCounter(registry, 'rl_placement_moves_total', 'Replica moves the planner started as meta leader (a replica off a draining node, added, dropped, or moved to balance)', [], () => {
+  readCounter(registry, 'rl_placement_moves_total', 'Replica moves the planner started as meta leader (a replica off a draining node, added, dropped, moved to balance or to spread zones)', [], () => {
     const st = placement().steps;
-    return one(st.replace + st.add + st.shrink + st.balance);
+    return one(st.replace + st.add + st.shrink + st.balance + st.zone);
   });
+  readCounter(registry, 'rl_placement_moves_retargeted_total', 'Stalled replica moves the planner retargeted or rolled back as meta leader (no progress for --move-stall-ms)', [], () => one(placement().steps.retarget));
+  readCounter(registry, 'rl_placement_splits_total', 'Group splits this node began as meta leader (the planner over its load threshold, or rlctl group split)', [], () => one(placement().splits?.begun ?? 0));
+  readCounter(registry, 'rl_placement_splits_aborted_total', 'Group splits this node rolled back as meta leader (no switch within --move-stall-ms)', [], () => one(placement().splits?.aborted ?? 0));
+  readGauge(registry, 'rl_placement_split_in_progress', "1 while this node's cluster map holds a group split in progress", [], () => one(placement().splitInProgress ?? 0));
   readCounter(registry, 'rl_placement_leader_moves_total', "Preferred-leader changes the planner wrote as meta leader (a group's replicas reordered to spread leaders)", [], () => one(placement().steps.leader));
   readCounter(registry, 'rl_placement_membership_changes_total', 'Raft membership changes (add learner, promote, remove) this node proposed as a group leader', [], () => {
     const c = placement().confChanges;
@@ -363,6 +405,13 @@ export function buildNodeRegistry(src: NodeMetricsSources): Registry {
   });
   readCounter(registry, 'rl_placement_leader_handoffs_total', 'Leaderships this node handed away because the planner moved its replica off the group', [], () => one(placement().transfers));
   readGauge(registry, 'rl_placement_moves_in_progress', "Groups whose membership differs from the planner's target in this node's cluster map", [], () => one(placement().movesInProgress));
+
+  // Adaptive limits: the factor per resource, the reports behind it, the changes applied.
+  readGauge(registry, 'rl_adaptive_factor', 'Adaptive factor this node applies to each adaptive resource (effective limit = round(limit × factor))', ['resource'], function* () {
+    for (const [resource, f] of src.adaptive?.().factors ?? []) yield [{ resource }, f];
+  });
+  readCounter(registry, 'rl_adaptive_reports_total', 'Caller reports (latency, success) this node received for adaptive resources', [], () => one(src.adaptive?.().reports ?? 0));
+  readCounter(registry, 'rl_adaptive_factor_changes_total', 'Adaptive factor changes this node applied from the meta group', [], () => one(src.adaptive?.().changes ?? 0));
 
   // Node: configuration and clocks.
   readGauge(registry, 'rl_config_version', 'Version of the rate-limit configuration this node serves', [], () => one(src.configVersion()));

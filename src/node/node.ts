@@ -11,8 +11,8 @@ import { MultiRaftHost } from '../../cluster/host/multi-raft-host.js';
 import { META_GROUP_ID, MetaStateMachine } from '../../cluster/meta/index.js';
 import type { HostTransport } from '../../cluster/host/types.js';
 import { PeerTransport } from '../../cluster/transport/index.js';
-import { createSeededPrng, toNodeId } from '../../raft/index.js';
-import { LevelNodeStorage } from '../../storage/index.js';
+import { createSeededPrng, toNodeId, type Term } from '../../raft/index.js';
+import { LevelNodeStorage, StorageCorruptionError, toGroupId } from '../../storage/index.js';
 import { loadConfigOrThrow, type CompiledConfig } from '../config/index.js';
 import type { CheckInput, CheckOutput } from '../protocol/check.js';
 import { RateLimiterError } from '../protocol/errors.js';
@@ -27,10 +27,16 @@ import { CLOCK_CHANNEL, ClockSkewMonitor } from './clock-skew.js';
 import { FORWARD_CHANNEL, Forwarder } from './forwarder.js';
 import { META_CHANNEL } from './meta/meta-rpc.js';
 import { MetaService } from './meta/meta-service.js';
+import { ADAPTIVE_CHANNEL, AdaptiveService } from './adaptive/adaptive-service.js';
+import { LimiterLoadMonitor } from './adaptive/limiter-load.js';
+import { adaptiveRoutes } from './api/adaptive-routes.js';
 import { CheckMetrics, buildNodeRegistry, type ShardSizes } from './metrics.js';
 import type { NodeOptions } from './options.js';
 import { staticPlacement, type Placement } from './placement.js';
 import { PlacementController } from './placement/controller.js';
+import { rebuildStep } from './placement/corrupt-replica.js';
+import { SlotTable } from './placement/slot-table.js';
+import { LOAD_CHANNEL, SplitDriver } from './placement/split-driver.js';
 import { requestJoin } from './placement/join.js';
 import { ShardMachine } from './shard/shard-machine.js';
 import { CheckStats } from './stats/check-stats.js';
@@ -54,9 +60,13 @@ export class RlNode {
   private statsStream: StatsRoutes | null = null;
   /** Group 0: replicated configuration and cluster map (set right after construction). */
   private meta!: MetaService;
+  /** Adaptive limits: signal pushes, and the controller while this node leads group 0 (set right after construction). */
+  private adaptive: AdaptiveService | null = null;
   private metaMachine!: MetaStateMachine;
   /** Dynamic placement: follows the cluster map, reconciles group memberships, plans moves (set right after construction). */
   private controller!: PlacementController;
+  /** Group splits (set right after construction). */
+  private splits: SplitDriver | null = null;
 
   private constructor(
     private readonly options: NodeOptions,
@@ -89,6 +99,8 @@ export class RlNode {
     let hostHandler: ((from: string, groupId: number, message: unknown) => void) | null = null;
     let forwarder: Forwarder | null = null;
     let metaService: MetaService | null = null;
+    let splits: SplitDriver | null = null;
+    let adaptive: AdaptiveService | null = null;
     const send = (to: string, groupId: number, message: unknown): void => {
       try {
         transport.send(to, groupId, message as object);
@@ -105,6 +117,8 @@ export class RlNode {
       if (groupId === FORWARD_CHANNEL) forwarder?.receive(from, message);
       else if (groupId === CLOCK_CHANNEL) skew.receive(from, message);
       else if (groupId === META_CHANNEL) metaService?.rpc.receive(from, message);
+      else if (groupId === LOAD_CHANNEL) splits?.receiveLoad(from, message);
+      else if (groupId === ADAPTIVE_CHANNEL) adaptive?.receive(from, message);
       else hostHandler?.(from, groupId, message);
     });
     const host = new MultiRaftHost(
@@ -112,10 +126,13 @@ export class RlNode {
         nodeId: toNodeId(options.id),
         tickIntervalMs: options.tickIntervalMs,
         raft: { electionTimeoutTicks: options.electionTimeoutTicks, clockDriftMsMax: Math.floor((options.electionTimeoutTicks * options.tickIntervalMs) / 5) },
+        snapshotSendBytesPerSecondMax: options.snapshotSendBytesPerSecondMax,
       },
       { storage, transport: hostTransport, clock: { nowMs: () => performance.now() }, prng: createSeededPrng(Date.now() % 2 ** 31), logger: logger.child({ component: 'raft' }) },
     );
-    const service = new NodeCheckService(options.id, host, placement.slots, config, null, { wallNowMs });
+    // Slot → group as group 0's map says (an array index per check); the static layout until the first map applies.
+    const slotTable = new SlotTable(placement.slots);
+    const service = new NodeCheckService(options.id, host, slotTable, config, null, { wallNowMs });
     // Live stats (/v1/stats, dashboard): checks are counted where they enter the cluster
     // (hops 0), so the nodes' figures add up; a few typed-array increments per check.
     const checkStats = new CheckStats({ resources: trackedResources(config.rules) }, { nowMs: () => performance.now() });
@@ -127,6 +144,7 @@ export class RlNode {
       {
         nodeId: options.id,
         peerAddress: `${options.peerListenHost}:${options.peerListenPort}`,
+        ...(options.zone === undefined ? {} : { zone: options.zone }),
         peers: options.peers,
         fileConfig: { text: configText, format: configFormat, compiled: config },
         groupOf: (slot) => placement.slots.groupOf(slot),
@@ -143,23 +161,59 @@ export class RlNode {
           checkStats.track(trackedResources(c.rules));
           checkMetrics.setConfig(c);
           configVersion = c.version;
+          adaptive?.configChanged();
         },
         logger: logger.child({ component: 'meta' }),
       },
     );
     metaService = meta;
+    // Adaptive limits (docs/adaptive.md): signals go to the meta leader, whose controller
+    // writes factors to group 0; every node applies them from there (MetaService).
+    const adaptiveService = new AdaptiveService({
+      nodeId: options.id,
+      send,
+      metaLeaderReady: () => host.leaderReady(META_GROUP_ID),
+      metaLeader: () => host.leaderOf(META_GROUP_ID),
+      served: () => meta.served(),
+      records: () => metaMachine.factors(),
+      history: () => meta.factorHistory(),
+      submit: (make) => meta.submit(make),
+      decisions: (resource) => checkMetrics.decisionsOf(resource),
+      load: new LimiterLoadMonitor(),
+      clock: { monoNowMs: () => performance.now(), wallNowMs },
+      logger: logger.child({ component: 'adaptive' }),
+    });
+    adaptive = adaptiveService;
     // Placement follows group 0's map: which groups this node hosts, who it connects to,
     // and (on group leaders and the meta leader) the moves that bring the map about.
+    // Group splits: each step on the leader of the group concerned, driven from the map's split phase.
+    splits = new SplitDriver(
+      { nodeId: options.id, groupsMax: options.groupsMax, splitChecksPerSecondMin: options.splitChecksPerSecondMin, stallMsMax: options.moveStallMsMax },
+      {
+        host,
+        submit: (make) => meta.submit(make),
+        map: () => metaMachine.map,
+        metaAppliedIndex: () => metaMachine.appliedIndex(),
+        replica: (groupId) => node.machines.get(groupId)?.replica ?? null,
+        proposeControl: (groupId, data, fence) => service.proposeControl(groupId, data, fence),
+        decidedByGroup: () => service.decidedByGroup(),
+        send,
+        nowMs: () => performance.now(),
+        logger: logger.child({ component: 'split' }),
+      },
+    );
+    const splitDriver = splits;
     const controller = new PlacementController(
-      { nodeId: options.id, replicationFactor: options.replicationFactor, initial: placement, peerOverrides: options.peers },
+      { nodeId: options.id, replicationFactor: options.replicationFactor, initial: placement, peerOverrides: options.peers, slots: slotTable, moveStallMsMax: options.moveStallMsMax },
       {
         host,
         map: () => metaMachine.map,
         submit: (make) => meta.submit(make),
         transport,
-        openGroup: (groupId) => node.openShard(groupId, null),
+        openGroup: (groupId, bootstrap) => node.openShard(groupId, bootstrap),
         closeGroup: (groupId) => node.closeShard(groupId),
         logger: logger.child({ component: 'placement' }),
+        splits: splitDriver,
       },
     );
     metaMachine.listen({ onMap: () => controller.mapChanged() });
@@ -171,9 +225,14 @@ export class RlNode {
       storage,
       skew,
       shards: () => node.shardSizes(),
-      placement: () => controller.stats(),
+      placement: () => ({ ...controller.stats(), splits: splitDriver.counters, splitInProgress: metaMachine.map?.split === undefined ? 0 : 1 }),
       configVersion: () => configVersion,
       maxClockSkewMs: options.maxClockSkewMs,
+      adaptive: () => {
+        const served = meta.served().config;
+        const factors = new Map([...served.adaptive.keys()].map((r): [string, number] => [r, served.factors.get(r) ?? 1]));
+        return { factors, reports: adaptiveService.reports.received, changes: meta.applied.changeCount };
+      },
     });
     // Every check passes here once per hop (hops 0: from a client of this node). `answered`
     // or `failed` runs exactly once per check, when its answer is known; for a check
@@ -222,7 +281,7 @@ export class RlNode {
     // The target is the group's leader when group 0's hint names a reachable voter, else a reachable voter.
     const serve = (input: CheckInput, hops: number): CheckAnswer => {
       const slot = slotOf(input.key);
-      const groupId = placement.slots.groupOf(slot);
+      const groupId = slotTable.groupOf(slot);
       if (host.hosts(groupId)) return service.check(input, hops);
       if (hops > 0 || forwarder === null) throw new RateLimiterError('RL_ERR_UNAVAILABLE', `group ${groupId} is not hosted here`);
       const voters = controller.votersOf(groupId).filter((r) => r !== options.id);
@@ -247,8 +306,9 @@ export class RlNode {
       // Ready: every hosted group has a leader and group 0 has handed this node its configuration.
       // A replica still joining its group (not a voter yet) does not count: it has no leader to know until the leader adds it.
       isReady: () =>
-        meta.hasReplicatedConfig() && placement.groupIds.every((g) => !host.hosts(g) || host.leaderOf(g) !== null || !(host.view(g)?.confState.voters.includes(toNodeId(options.id)) ?? false)),
+        meta.hasReplicatedConfig() && controller.groupIds.every((g) => !host.hosts(g) || host.leaderOf(g) !== null || !(host.view(g)?.confState.voters.includes(toNodeId(options.id)) ?? false)),
       clusterView: () => node.clusterView(),
+      slotMap: () => ({ version: slotTable.version, slotCount: SLOT_COUNT, groups: slotTable.toArray() }),
       metricsText: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
     };
     const stats = new NodeStatsReporter(options.id, {
@@ -260,13 +320,27 @@ export class RlNode {
     const statsRoutes = new StatsRoutes({}, { snapshot: () => stats.snapshot(), logger: logger.child({ component: 'stats' }) });
     const api = new ApiServer(
       { host: options.listenHost, port: options.listenPort },
-      { service: apiService, logger: logger.child({ component: 'api' }), clientToken: options.clientToken, routes: [statsRoutes.register, dashboardRoutes(), adminRoutes({ admin: meta, nodes: meta, adminToken: options.adminToken, logger: logger.child({ component: 'admin' }) })] },
+      {
+        service: apiService,
+        logger: logger.child({ component: 'api' }),
+        clientToken: options.clientToken,
+        reports: (summaries) => adaptiveService.report(summaries),
+        routes: [
+          adaptiveRoutes({ adaptive: { view: () => adaptiveService.view(), freezeFactor: (r, f) => meta.freezeFactor(r, f) }, adminToken: options.adminToken, logger: logger.child({ component: 'admin' }) }),
+          statsRoutes.register,
+          dashboardRoutes(),
+          adminRoutes({ admin: meta, nodes: meta, groups: { splitGroup: (groupId) => splitDriver.requestSplit(groupId) }, adminToken: options.adminToken, logger: logger.child({ component: 'admin' }) }),
+        ],
+      },
     );
     const node: RlNode = new RlNode(options, logger, config, controller, storage, transport, host, service, api, forwarder, registry, skew);
     node.statsStream = statsRoutes;
     node.meta = meta;
+    node.adaptive = adaptiveService;
+    adaptiveService.start();
     node.metaMachine = metaMachine;
     node.controller = controller;
+    node.splits = splitDriver;
     await node.open();
     return node;
   }
@@ -311,6 +385,7 @@ export class RlNode {
     this.controller.start();
     this.sweeper = setInterval(() => {
       for (const m of this.machines.values()) m.replica.sweep(SWEEP_SLOTS_PER_TICK);
+      if (this.storage.corruptGroups().length > 0) this.detachCorrupt().catch((err: unknown) => this.logger.error({ err }, 'detaching a corrupt group failed'));
     }, 1000);
     // Preferred leaders: each group's first replica leads it when it is up, so leaders (and
     // the work of deciding) spread evenly over nodes. At most one transfer per group per 10 s.
@@ -334,7 +409,7 @@ export class RlNode {
     const seed = this.options.join as string;
     const token = this.options.adminToken;
     if (token === undefined) throw new TypeError('Cannot join: --join needs --admin-token');
-    const self = { id: this.options.id, peerAddress: `${this.options.peerListenHost}:${this.peerPort}`, apiAddress: `${this.options.listenHost}:${this.apiPort}` };
+    const self = { id: this.options.id, peerAddress: `${this.options.peerListenHost}:${this.peerPort}`, apiAddress: `${this.options.listenHost}:${this.apiPort}`, ...(this.options.zone === undefined ? {} : { zone: this.options.zone }) };
     const { nodes, groups } = await requestJoin({ seed, token, node: self, timeoutMs: 30_000, groups: this.options.groups });
     if (groups !== this.options.groups) {
       this.logger.error({ groups, mine: this.options.groups }, 'the cluster runs another number of shard groups than --groups');
@@ -347,13 +422,95 @@ export class RlNode {
     this.logger.info({ seed, members: nodes.map((n) => n.id) }, 'joined the cluster; replicas move here as the planner places them');
   }
 
-  /** Hosts a replica of shard group `groupId`: `bootstrap` for the first placement of a fresh cluster, null otherwise. */
+  /**
+   * Hosts a replica of shard group `groupId`: `bootstrap` for the first placement of a
+   * fresh cluster, null otherwise. A replica whose records fail their checksums is not
+   * hosted: it is rebuilt from a healthy replica instead (`rebuildShard`).
+   */
   async openShard(groupId: number, bootstrap: readonly string[] | null): Promise<void> {
     if (this.host.hosts(groupId)) return;
+    if (this.lost.has(groupId) || this.storage.corruptGroups().some((c) => c.groupId === groupId)) {
+      await this.rebuildShard(groupId);
+      return;
+    }
     const machine = new ShardMachine(this.meta.served().config);
     this.machines.set(groupId, machine);
-    await this.host.addGroup(groupId, { bootstrap: bootstrap === null ? null : { voters: bootstrap.map(toNodeId), learners: [] }, stateMachine: machine });
+    try {
+      await this.host.addGroup(groupId, { bootstrap: bootstrap === null ? null : { voters: bootstrap.map(toNodeId), learners: [] }, stateMachine: machine });
+    } catch (err) {
+      this.machines.delete(groupId);
+      if (!(err instanceof StorageCorruptionError)) throw err;
+      this.lostShard(groupId, err);
+      if (this.metaMachine !== undefined && this.metaMachine.map !== null) await this.rebuildShard(groupId);
+      return;
+    }
     this.service.addGroup(groupId, machine);
+  }
+
+  /** Shard groups whose replica here failed its checksums and is being rebuilt, with when it was found. */
+  private readonly lost = new Map<number, { readonly sinceMs: number; reportedMs: number }>();
+
+  private lostShard(groupId: number, err: unknown): void {
+    if (this.lost.has(groupId)) return;
+    this.lost.set(groupId, { sinceMs: Date.now(), reportedMs: 0 });
+    this.logger.error({ err, groupId }, 'replica data is corrupt: this node serves nothing from the group and rebuilds it from a healthy replica');
+  }
+
+  /**
+   * One step of rebuilding a corrupt replica (placement/corrupt-replica.ts): mark it lost
+   * in group 0, wait until its group has removed it, then wipe it and host it
+   * empty for the leader to fill by snapshot, and clear the mark. Called again on every
+   * placement round until the replica is hosted.
+   */
+  private async rebuildShard(groupId: number): Promise<void> {
+    const state = this.lost.get(groupId);
+    if (state === undefined) this.lostShard(groupId, null);
+    const step = rebuildStep(this.metaMachine.map, this.options.id, groupId);
+    const gid = toGroupId(groupId);
+    const mark = (lost: boolean): Promise<unknown> =>
+      this.meta.submit((requestId) => ({ t: 'replicaLost', requestId, groupId, nodeId: this.options.id, lost }));
+    switch (step.type) {
+      case 'wait':
+        return;
+      case 'report': {
+        // Once per 5 s at most: the mark takes a round trip through group 0 to show here.
+        const s = this.lost.get(groupId);
+        const now = Date.now();
+        if (s === undefined || now - s.reportedMs < 5000) return;
+        s.reportedMs = now;
+        try {
+          await mark(true);
+        } catch (err) {
+          s.reportedMs = 0;
+          throw err;
+        }
+        this.logger.warn({ groupId }, 'corrupt replica marked lost in group 0; waiting for its leader to remove it from the group');
+        return;
+      }
+      case 'drop':
+        if (this.storage.groupIds().includes(gid)) await this.storage.dropGroup(gid);
+        this.lost.delete(groupId);
+        return;
+      case 'wipe': {
+        await this.storage.wipeGroup(gid, { term: step.term as Term, vote: null });
+        this.lost.delete(groupId);
+        this.logger.warn({ groupId, term: step.term }, 'corrupt replica wiped; its group refills it by snapshot');
+        await this.openShard(groupId, null);
+        await mark(false);
+        return;
+      }
+    }
+  }
+
+  /** Groups hosted here whose storage was marked corrupt while serving: detached, then rebuilt like a corrupt group found at start. */
+  private async detachCorrupt(): Promise<void> {
+    for (const c of this.storage.corruptGroups()) {
+      if (c.groupId === META_GROUP_ID || !this.host.hosts(c.groupId)) continue;
+      this.service.removeGroup(c.groupId);
+      this.machines.delete(c.groupId);
+      await this.host.detachGroup(c.groupId);
+      this.lostShard(c.groupId, c);
+    }
   }
 
   /** Drops this node's replica of `groupId` (the group removed it from its membership). */
@@ -424,12 +581,18 @@ export class RlNode {
       members: this.meta.members(),
       // Groups whose membership is moving toward the planner's target (add learner → promote → remove).
       moves: this.controller.moves(),
+      // The group split in progress (docs/scale.md), or null.
+      split: this.metaMachine.map?.split ?? null,
+      // Shard groups whose replica on this node failed its checksums and is being rebuilt.
+      rebuilding: [...this.lost.keys()].sort((a, b) => a - b),
       groups: this.placement.groupIds.map((groupId) => {
         const v = this.host.view(groupId);
         return {
           id: groupId,
           replicas: this.placement.replicasOf(groupId),
           voters: this.controller.votersOf(groupId),
+          // Replicas marked lost to corruption (learners until their node has rebuilt them).
+          lost: this.metaMachine.map?.groups.find((g) => g.id === groupId)?.lost ?? [],
           hosted: v !== null,
           leader: v?.leader ?? null,
           role: v?.role ?? null,
@@ -479,10 +642,12 @@ export class RlNode {
   async stop(): Promise<void> {
     this.statsStream?.close();
     this.controller.stop();
+    this.splits?.stop();
     if (this.sweeper !== null) clearInterval(this.sweeper);
     if (this.campaigner !== null) clearTimeout(this.campaigner);
     if (this.balancer !== null) clearInterval(this.balancer);
     await this.api.close();
+    this.adaptive?.stop();
     this.meta.stop();
     this.host.stop();
     this.forwarder.close();

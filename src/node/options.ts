@@ -43,6 +43,16 @@ export interface NodeOptions {
    * Ignored once the node has data. Needs the admin token.
    */
   readonly join?: string;
+  /** Failure-domain label (rack, zone): the planner spreads each group's replicas over distinct zones when nodes carry them. */
+  readonly zone?: string;
+  /** Snapshot bytes this node streams to new replicas per second, all groups together (a replica move). */
+  readonly snapshotSendBytesPerSecondMax: number;
+  /** A replica move with no progress for this long is retargeted or rolled back by the planner. */
+  readonly moveStallMsMax: number;
+  /** A group whose leader reports more checks per second than this is split by the planner (0: never). */
+  readonly splitChecksPerSecondMin: number;
+  /** Shard groups the cluster may grow to by splits (the meta leader's planner and `rlctl group split` stop there). */
+  readonly groupsMax: number;
 }
 
 interface Spec {
@@ -70,6 +80,11 @@ const SPECS: Record<string, Spec> = {
   adminToken: { flag: '--admin-token <token>', env: 'RL_ADMIN_TOKEN', description: 'bearer token of the admin API; without it the admin API is disabled (prefer the env variable)', fallback: '' },
   clientToken: { flag: '--client-token <token>', env: 'RL_CLIENT_TOKEN', description: 'bearer token check endpoints require when set (prefer the env variable)', fallback: '' },
   join: { flag: '--join <host:port>', env: 'RL_JOIN', description: 'API address of a member to join through (a new node with empty storage; needs the admin token)', fallback: '' },
+  zone: { flag: '--zone <name>', env: 'RL_ZONE', description: 'failure-domain label (rack, zone): replicas of a group spread over distinct zones', fallback: '' },
+  snapshotMibPerS: { flag: '--snapshot-mib-per-s <n>', env: 'RL_SNAPSHOT_MIB_PER_S', description: 'snapshot MiB per second this node streams to new replicas (replica moves), all groups together', fallback: '32' },
+  moveStallMs: { flag: '--move-stall-ms <ms>', env: 'RL_MOVE_STALL_MS', description: 'a replica move without progress for this long is retargeted or rolled back', fallback: '60000' },
+  splitChecksPerS: { flag: '--split-checks-per-s <n>', env: 'RL_SPLIT_CHECKS_PER_S', description: 'split a group whose leader decides more checks per second than this (0: never)', fallback: '0' },
+  groupsMax: { flag: '--groups-max <n>', env: 'RL_GROUPS_MAX', description: 'shard groups the cluster may grow to by splits', fallback: '256' },
   clockOffsetMs: { flag: '--clock-offset-ms <ms>', env: 'RL_CLOCK_OFFSET_MS', description: 'TEST ONLY: shifts this node\'s wall clock by this many ms (chaos runs inject skew with it)', fallback: '0' },
 };
 
@@ -160,6 +175,15 @@ export function parseNodeOptions(argv: readonly string[], env: Readonly<Record<s
     hostPort(join, '--join', errors);
     if (adminToken === undefined) errors.push('--join needs --admin-token (or RL_ADMIN_TOKEN): joining is an admin write on the seed');
   }
+  const zone = get('zone');
+  if (zone !== '' && !/^[A-Za-z0-9_.-]{1,64}$/.test(zone)) errors.push(`--zone must match [A-Za-z0-9_.-]{1,64} (got ${JSON.stringify(zone)})`);
+  // 10 GiB/s: above any NIC this runs on; 1 MiB/s: below it a 100 MiB group takes minutes to move.
+  const snapshotMibPerS = int(get('snapshotMibPerS'), '--snapshot-mib-per-s', 1, 10_240, errors);
+  // 1 s .. 1 h: a move needs at least an election round and a snapshot; an hour is a typo.
+  const moveStallMsMax = int(get('moveStallMs'), '--move-stall-ms', 1000, 3_600_000, errors);
+  const splitChecksPerSecondMin = int(get('splitChecksPerS'), '--split-checks-per-s', 0, 100_000_000, errors);
+  // At most one group per slot (SLOT_COUNT, 4096).
+  const groupsMax = int(get('groupsMax'), '--groups-max', 1, 4096, errors);
   if (errors.length > 0) throw new TypeError(`Cannot start rl-node:\n  ${errors.join('\n  ')}`);
   return {
     id,
@@ -182,5 +206,10 @@ export function parseNodeOptions(argv: readonly string[], env: Readonly<Record<s
     clientToken,
     clockOffsetMs,
     ...(join === '' ? {} : { join }),
+    ...(zone === '' ? {} : { zone }),
+    snapshotSendBytesPerSecondMax: snapshotMibPerS * 1024 * 1024,
+    moveStallMsMax,
+    splitChecksPerSecondMin,
+    groupsMax,
   };
 }

@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   'RL_ERR_NODE_EXISTS',
   'RL_ERR_NODE_NOT_DRAINED',
   'RL_ERR_QUORUM_AT_RISK',
+  'RL_ERR_NOT_ADAPTIVE',
+  'RL_ERR_SPLIT_REFUSED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -4,19 +4,23 @@
  * carries one reply per id, in any order. Version 1:
  *
  *   request  = [1, [[id, check], ...]]           check: the same object as HTTP JSON
+ *   request  = [1, [[id, check], ...], reports]  reports: caller reports (src/protocol/report.ts), optional
  *   reply    = [1, [[id, 0, output], [id, 1, error], ...]]
  *   error    = { code, message, leaderHint? }   leaderHint: a node address, on RL_ERR_NOT_LEADER
  *
  * An id is a non-negative safe integer, unique among the client's open requests on the
  * connection. The replies to one request frame may arrive split over several reply
  * frames (answers known at once first, answers waiting for replication later); match by
- * id. A frame that cannot be read at all is answered with id 0 and an error.
+ * id. A frame that cannot be read at all is answered with id 0 and an error. A frame that
+ * carries only reports (`[1, [], reports]`) gets no answer: reports are best effort, and
+ * a node of an older version ignores the third element.
  */
 import { Packr } from 'msgpackr';
 import type { CheckOutput } from './check.js';
 import type { ErrorCode } from './errors.js';
 import { BATCH_CHECKS_MAX } from './limits.js';
 import { MsgpackWriter } from './msgpack-writer.js';
+import { readReportSummaries, type ReportSummary } from './report.js';
 
 export const WS_PROTOCOL_VERSION = 1;
 
@@ -36,8 +40,16 @@ export function encodeRequestFrame(checks: readonly (readonly [number, unknown])
   return packr.pack([WS_PROTOCOL_VERSION, checks]);
 }
 
-/** Reads a request frame; on failure returns a message naming what is wrong. */
-export function decodeRequestFrame(bytes: Uint8Array): { ok: true; checks: [number, unknown][] } | { ok: false; message: string } {
+/** A frame of caller reports only (no checks): the SDK sends one per flush. */
+export function encodeReportFrame(reports: readonly ReportSummary[]): Uint8Array {
+  return packr.pack([WS_PROTOCOL_VERSION, [], reports]);
+}
+
+/**
+ * Reads a request frame; on failure returns a message naming what is wrong. `reports` is
+ * empty when the frame carries none.
+ */
+export function decodeRequestFrame(bytes: Uint8Array): { ok: true; checks: [number, unknown][]; reports: ReportSummary[] } | { ok: false; message: string } {
   let v: unknown;
   try {
     v = packr.unpack(bytes);
@@ -56,7 +68,10 @@ export function decodeRequestFrame(bytes: Uint8Array): { ok: true; checks: [numb
     }
     checks.push([item[0] as number, item[1]]);
   }
-  return { ok: true, checks };
+  if (v[2] === undefined) return { ok: true, checks, reports: [] };
+  const reports = readReportSummaries(v[2]);
+  if (!reports.ok) return { ok: false, message: reports.message };
+  return { ok: true, checks, reports: reports.value };
 }
 
 const replyWriter = new MsgpackWriter();

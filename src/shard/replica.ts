@@ -6,7 +6,10 @@
  */
 import { DEFAULT_SLOTS_MAX, StateStore } from '../engine/store.js';
 import type { TimestampMs } from '../engine/types.js';
-import { decodeSnapshotChunk, encodeSnapshotChunk, readBatch, type BatchVisitor, type DedupRecord, type Mutation } from './codec.js';
+import { slotOf } from '../protocol/slot.js';
+import { BatchEncoder, decodeSnapshotChunk, encodeSnapshotChunk, readBatch, type BatchVisitor, type DedupRecord, type Mutation } from './codec.js';
+import { decodeControl, isControl, type ControlEntry } from './control.js';
+import { SLOT_FENCED, SLOT_GONE, SlotOwnership } from './slot-ownership.js';
 
 export interface ShardReplicaOptions {
   /** Bound on (key, resource) states; see StateStore. */
@@ -43,6 +46,8 @@ export const SNAPSHOT_STATES_PER_CHUNK = 5_000;
  */
 export class ShardReplica {
   readonly store: StateStore;
+  /** Which slots this group serves (group splits); replicated like the states. */
+  readonly ownership = new SlotOwnership();
   private readonly dedup = new Map<string, DedupRecord>();
   private readonly dedupMax: number;
   private readonly idleGraceMs: number;
@@ -51,6 +56,13 @@ export class ShardReplica {
   private readonly applier: BatchVisitor = {
     mutation: (key, resource, shape, algorithm, expiresAtMs, a, b, c, concurrency) => this.store.setRaw(key, resource, shape, algorithm, expiresAtMs, a, b, c, concurrency),
     dedup: (d) => this.remember(d),
+  };
+  /** Applies a split's seed: only states of slots this group holds for the seed. */
+  private readonly seeder: BatchVisitor = {
+    mutation: (key, resource, shape, algorithm, expiresAtMs, a, b, c, concurrency) => {
+      if (this.ownership.states[slotOf(key)] === SLOT_FENCED) this.store.setRaw(key, resource, shape, algorithm, expiresAtMs, a, b, c, concurrency);
+    },
+    dedup: () => undefined,
   };
 
   constructor(options: ShardReplicaOptions = {}) {
@@ -118,6 +130,73 @@ export class ShardReplica {
     return n;
   }
 
+  /**
+   * Applies control entry `index` (a step of a group split, control.ts); same order rule
+   * as `apply`. Every step is idempotent, so a step proposed twice does no harm. Returns
+   * the entry applied.
+   */
+  applyControl(index: number, data: Uint8Array): ControlEntry {
+    if (index !== this.applied + 1) {
+      throw new Error(`shard apply out of order: entry ${index} after ${this.applied}`);
+    }
+    const c = decodeControl(data);
+    this.applied = index;
+    switch (c.t) {
+      case 'fence':
+        this.ownership.fence(c.splitId, c.slots);
+        break;
+      case 'unfence':
+        this.ownership.unfence(c.splitId);
+        break;
+      case 'release':
+        this.ownership.release(c.splitId);
+        break;
+      case 'seedBegin':
+        this.ownership.seedBegin(c.splitId, c.slots);
+        if (c.nowMs > this.clock) this.clock = c.nowMs;
+        break;
+      case 'seedChunk': {
+        // A late chunk of a finished (or restarted) seed changes nothing.
+        if (!this.ownership.seedingFor(c.splitId)) break;
+        const { nowMs } = readBatch(c.batch, this.seeder);
+        if (nowMs > this.clock) this.clock = nowMs;
+        break;
+      }
+      case 'seedEnd':
+        this.ownership.seedEnd(c.splitId);
+        break;
+    }
+    return c;
+  }
+
+  /**
+   * The committed states of the slots flagged in `slots` (indexed by slot, non-zero: take
+   * it), as format-2 batches of at most `statesPerChunk` states, lazily: what seeds a new
+   * group in a split. Each batch carries the group clock; no idempotency records. After
+   * `scanMax` states looked at without filling a batch it yields an empty array, so a
+   * caller pausing between items never scans a big store in one go.
+   */
+  *exportSlots(slots: Uint8Array, statesPerChunk = SNAPSHOT_STATES_PER_CHUNK, scanMax = 20_000): IterableIterator<Uint8Array> {
+    const encoder = new BatchEncoder();
+    let count = 0;
+    let scanned = 0;
+    encoder.begin(this.clock);
+    for (const s of this.store.entries()) {
+      if (++scanned >= scanMax) {
+        scanned = 0;
+        yield new Uint8Array(0);
+      }
+      if (slots[slotOf(s.key)] === 0) continue;
+      encoder.addMutation({ key: s.key, resource: s.resource, shape: s.shape, algorithm: s.algorithm, state: s.state, expiresAtMs: s.expiresAtMs });
+      if (++count >= statesPerChunk) {
+        yield encoder.finish([]);
+        encoder.begin(this.clock);
+        count = 0;
+      }
+    }
+    if (count > 0) yield encoder.finish([]);
+  }
+
   /** Marks entries up to `index` applied without payload (e.g. configuration entries). */
   skip(index: number): void {
     if (index !== this.applied + 1) throw new Error(`shard skip out of order: entry ${index} after ${this.applied}`);
@@ -126,7 +205,9 @@ export class ShardReplica {
 
   /** Drops state expired more than `idleGraceMs` ago and expired idempotency records; bounded work per call. */
   sweep(slotsBudget: number): number {
-    let dropped = this.store.sweep(this.clock - this.idleGraceMs, slotsBudget);
+    // States of slots given away to another group are dropped too, expired or not.
+    const states = this.ownership.states;
+    let dropped = this.store.sweep(this.clock - this.idleGraceMs, slotsBudget, this.ownership.gone > 0 ? (key) => states[slotOf(key)] === SLOT_GONE : undefined);
     for (const [id, r] of this.dedup) {
       if (dropped >= slotsBudget || r.expiresAtMs > this.clock) break;
       this.dedup.delete(id);
@@ -141,6 +222,8 @@ export class ShardReplica {
    * The first chunk carries the group clock and the idempotency records.
    */
   *snapshotChunks(statesPerChunk = SNAPSHOT_STATES_PER_CHUNK): IterableIterator<Uint8Array> {
+    // Slot ownership first (taken when the snapshot starts, at its index); only once a split touched this group.
+    if (!this.ownership.isDefault) yield this.ownership.encode();
     let mutations: Mutation[] = [];
     let first = true;
     const flush = (): Uint8Array => {
@@ -159,7 +242,13 @@ export class ShardReplica {
   /** Replaces all state with a snapshot's chunks, taken at `index`. */
   restore(index: number, chunks: Iterable<Uint8Array>): void {
     const fresh = new ShardReplica({ slotsMax: DEFAULT_SLOTS_MAX, dedupMax: this.dedupMax, idleGraceMs: this.idleGraceMs });
+    let owned = false;
     for (const bytes of chunks) {
+      if (isControl(bytes)) {
+        fresh.ownership.restore(bytes);
+        owned = true;
+        continue;
+      }
       const c = decodeSnapshotChunk(bytes);
       if (c.maxAppliedTimeMs > fresh.clock) fresh.clock = c.maxAppliedTimeMs;
       for (const m of c.mutations) fresh.store.set(m.key, m.resource, m.shape, m.algorithm, m.state, m.expiresAtMs);
@@ -170,6 +259,8 @@ export class ShardReplica {
     for (const s of fresh.store.entries()) this.store.set(s.key, s.resource, s.shape, s.algorithm, s.state, s.expiresAtMs);
     this.dedup.clear();
     for (const d of fresh.dedup.values()) this.dedup.set(d.id, d);
+    if (owned) this.ownership.restore(fresh.ownership.encode());
+    else this.ownership.reset();
     this.clock = Math.max(this.clock, fresh.clock);
     this.applied = index;
   }

@@ -1,7 +1,8 @@
 // Proves, against real rl-node processes with real faults (SIGKILL, SIGSTOP past the election
 // timeout, a leader cut off through the Toxiproxy-compatible proxy, ±200 ms clock skew, a
-// whole-cluster crash), that the history checker finds no strict over-admission and no lost
-// acknowledged mutation, and that every group fails over. The short subset of `npm run chaos`.
+// whole-cluster crash, a replica's log corrupted on disk), that the history checker finds no
+// strict over-admission and no lost acknowledged mutation, that every group fails over, and
+// that a corrupt replica is rebuilt. The short subset of `npm run chaos`.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -60,5 +61,10 @@ describe('chaos, quick subset (real processes, Toxiproxy-routed links)', () => {
 
   it('whole-cluster crash and restart: sentinels at their limit stay limited', async () => {
     await quick('whole-cluster-restart');
+  }, 150_000);
+
+  it('a replica corrupted on disk is refused, rebuilt from a healthy one, and votes again (its node keeps serving its other groups)', async () => {
+    const r = await quick('corrupted-replica');
+    expect(r.timeline.some((e) => / rebuilt on n\d and voting again after \d+ ms/.test(e)), r.timeline.join('\n')).toBe(true);
   }, 150_000);
 });

@@ -45,7 +45,7 @@ export class ScaleCluster {
   private dir = '';
   private readonly seeds: ScaleNode[] = [];
 
-  constructor(private readonly options: { readonly limitsYaml: string; readonly groups: number; readonly tickMs?: number }) {}
+  constructor(private readonly options: { readonly limitsYaml: string; readonly groups: number; readonly tickMs?: number; readonly nodeArgs?: readonly string[] }) {}
 
   /** Starts `count` nodes as a fresh cluster (n1..n<count>) and waits until they are ready. */
   async start(count: number): Promise<void> {
@@ -89,6 +89,7 @@ export class ScaleCluster {
       '--fsync', 'batch',
       '--log-level', 'info',
       ...(joinVia === null ? [] : ['--join', `127.0.0.1:${joinVia.apiPort}`]),
+      ...(this.options.nodeArgs ?? []),
       ...extraArgs,
     ];
     const child = spawn(process.execPath, args, {

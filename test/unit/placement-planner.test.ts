@@ -1,10 +1,12 @@
 // Proves the placement planner and the membership reconciler as pure functions: a new
 // node receives replicas until replicas and preferred leaders spread within one per node;
 // draining nodes lose theirs; no group ever gets two replicas on one node; moves wait for
-// the previous one (bounded concurrency); and a group's leader adds, promotes, then
-// removes, handing leadership away before it removes itself.
+// the previous one (bounded concurrency); replicas spread over zones when nodes carry
+// labels; a stalled move is retargeted or rolled back; a group over the load threshold is
+// proposed for a split; and a group's leader adds, promotes, then removes, handing
+// leadership away before it removes itself.
 import { describe, expect, it } from 'vitest';
-import { planMetaVoters, planNext, type PlannerGroup, type PlannerNode } from '../../src/node/placement/planner.js';
+import { planMetaVoters, planNext, planSplit, type PlannerGroup, type PlannerNode } from '../../src/node/placement/planner.js';
 import { reconcileMembership, type ReconcileInput } from '../../src/node/placement/reconcile.js';
 import { staticPlacement } from '../../src/node/placement.js';
 
@@ -20,7 +22,7 @@ function initialGroups(members: readonly string[], groups: number): PlannerGroup
 /** Runs the planner to a fixed point, applying every step at once (each move completes); bounded. */
 function converge(ns: readonly PlannerNode[], start: readonly PlannerGroup[], rf = 3): { groups: PlannerGroup[]; steps: number } {
   let groups = [...start];
-  for (let steps = 0; steps < 200; steps++) {
+  for (let steps = 0; steps < 400; steps++) {
     const step = planNext({ nodes: ns, groups, replicationFactor: rf, movesMax: 1 });
     if (step === null) return { groups, steps };
     const before = groups.find((g) => g.id === step.groupId);
@@ -33,7 +35,7 @@ function converge(ns: readonly PlannerNode[], start: readonly PlannerGroup[], rf
     expect(new Set(step.replicas).size).toBe(step.replicas.length);
     groups = groups.map((g) => (g.id === step.groupId ? { ...g, replicas: step.replicas } : g));
   }
-  throw new Error('planner did not converge in 200 steps');
+  throw new Error('planner did not converge in 400 steps');
 }
 
 function counts(groups: readonly PlannerGroup[], ids: readonly string[], pick: (g: PlannerGroup) => readonly string[]): number[] {
@@ -106,6 +108,109 @@ describe('planNext', () => {
   it('rejects nonsense options', () => {
     expect(() => planNext({ nodes: [], groups: [], replicationFactor: 0, movesMax: 1 })).toThrow(RangeError);
     expect(() => planNext({ nodes: [], groups: [], replicationFactor: 3, movesMax: 0 })).toThrow(RangeError);
+  });
+});
+
+function zoned(spec: Record<string, string>): PlannerNode[] {
+  return Object.entries(spec).map(([id, zone]) => ({ id, draining: false, zone }));
+}
+
+function zonesOf(g: PlannerGroup, ns: readonly PlannerNode[]): number {
+  return new Set(g.replicas.map((r) => ns.find((n) => n.id === r)?.zone ?? '')).size;
+}
+
+describe('planNext with zones', () => {
+  it('spreads every group over three zones, never two replicas on one node', () => {
+    const ns = zoned({ n1: 'a', n2: 'a', n3: 'b', n4: 'b', n5: 'c', n6: 'c' });
+    // Start every group on n1, n2, n3 (zones a, a, b).
+    const start: PlannerGroup[] = Array.from({ length: 12 }, (_, i) => ({ id: i + 1, replicas: ['n1', 'n2', 'n3'], settled: true }));
+    const { groups } = converge(ns, start);
+    for (const g of groups) {
+      expect(new Set(g.replicas).size).toBe(3);
+      expect(zonesOf(g, ns)).toBe(3);
+    }
+    expect(spread(counts(groups, ns.map((n) => n.id), (g) => g.replicas))).toBeLessThanOrEqual(1);
+  });
+
+  it('places new replicas in a zone the group lacks, even on a busier node', () => {
+    const ns = zoned({ n1: 'a', n2: 'a', n3: 'a', n4: 'b' });
+    const groups: PlannerGroup[] = [
+      { id: 1, replicas: ['n1', 'n2'], settled: true },
+      { id: 2, replicas: ['n4', 'n3', 'n1'], settled: true },
+    ];
+    expect(planNext({ nodes: ns, groups, replicationFactor: 3, movesMax: 1 })).toMatchObject({ groupId: 1, reason: 'add', to: 'n4' });
+  });
+
+  it('never balances a replica into a zone the group already uses', () => {
+    // Zone b has one node: every group keeps a replica there however loaded it is.
+    const ns = zoned({ n1: 'a', n2: 'a', n3: 'a', n4: 'b' });
+    const start = Array.from({ length: 6 }, (_, i): PlannerGroup => ({ id: i + 1, replicas: ['n1', 'n2', 'n4'], settled: true }));
+    const { groups } = converge(ns, start);
+    for (const g of groups) expect(zonesOf(g, ns)).toBe(2);
+    // The zone-a nodes share the zone-a replicas within one.
+    expect(spread(counts(groups, ['n1', 'n2', 'n3'], (g) => g.replicas))).toBeLessThanOrEqual(1);
+  });
+
+  it('without labels, behaves exactly as before (zone steps never fire)', () => {
+    const ids = ['n1', 'n2', 'n3', 'n4'];
+    const { groups } = converge(nodes(ids), initialGroups(['n1', 'n2', 'n3'], 8));
+    expect(spread(counts(groups, ids, (g) => g.replicas))).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('planNext with stalled moves', () => {
+  const ns = nodes(['n1', 'n2', 'n3', 'n4', 'n5']);
+
+  it('retargets a stalled move to another node, even when moves are at their bound', () => {
+    const groups: PlannerGroup[] = [
+      { id: 1, replicas: ['n1', 'n2', 'n4'], settled: false, currentVoters: ['n1', 'n2', 'n3'], currentLearners: ['n4'], stalled: true },
+      { id: 2, replicas: ['n2', 'n3', 'n1'], settled: true },
+    ];
+    const step = planNext({ nodes: ns, groups, replicationFactor: 3, movesMax: 1, avoid: ['n4'] });
+    expect(step).toEqual({ groupId: 1, replicas: ['n1', 'n2', 'n5'], reason: 'retarget', from: 'n4', to: 'n5' });
+    // Not stalled (yet): nothing, the move is in progress.
+    expect(planNext({ nodes: ns, groups: [{ ...(groups[0] as PlannerGroup), stalled: false }, groups[1] as PlannerGroup], replicationFactor: 3, movesMax: 1 })).toBeNull();
+  });
+
+  it('rolls a stalled move back to the current voters when no other node can take it', () => {
+    const three = [...nodes(['n1', 'n2', 'n3']), { id: 'n4', draining: false, up: false }];
+    const groups: PlannerGroup[] = [{ id: 1, replicas: ['n4', 'n2', 'n3'], settled: false, currentVoters: ['n1', 'n2', 'n3'], currentLearners: ['n4'], stalled: true }];
+    const step = planNext({ nodes: three, groups, replicationFactor: 3, movesMax: 1, avoid: ['n4'] });
+    expect(step).toEqual({ groupId: 1, replicas: ['n2', 'n3', 'n1'], reason: 'retarget', from: 'n4', to: null });
+  });
+
+  it('leaves a stalled move alone when only removals are left (its leader finishes them), and a frozen group always', () => {
+    const groups: PlannerGroup[] = [{ id: 1, replicas: ['n1', 'n2'], settled: false, currentVoters: ['n1', 'n2', 'n3'], stalled: true }];
+    expect(planNext({ nodes: ns, groups, replicationFactor: 3, movesMax: 1 })).toBeNull();
+    const frozen: PlannerGroup[] = [{ id: 1, replicas: ['n1'], settled: true, frozen: true }];
+    expect(planNext({ nodes: ns, groups: frozen, replicationFactor: 3, movesMax: 1 })).toBeNull();
+  });
+});
+
+describe('planSplit', () => {
+  const groups = [
+    { id: 1, slots: 2048, settled: true },
+    { id: 2, slots: 2048, settled: true },
+  ];
+
+  it('proposes the busiest group above the threshold', () => {
+    const checksPerSecond = new Map([
+      [1, 60_000],
+      [2, 90_000],
+    ]);
+    expect(planSplit({ groups, checksPerSecond, checksPerSecondMin: 50_000, groupsMax: 256, splitInProgress: false })).toEqual({ groupId: 2, checksPerSecond: 90_000 });
+    expect(planSplit({ groups, checksPerSecond, checksPerSecondMin: 100_000, groupsMax: 256, splitInProgress: false })).toBeNull();
+  });
+
+  it('is off by default, one at a time, waits for moves, stops at the group bound and at one slot', () => {
+    const checksPerSecond = new Map([[1, 1e9]]);
+    const base = { groups, checksPerSecond, checksPerSecondMin: 10, groupsMax: 256, splitInProgress: false };
+    expect(planSplit({ ...base, checksPerSecondMin: 0 })).toBeNull();
+    expect(planSplit({ ...base, splitInProgress: true })).toBeNull();
+    expect(planSplit({ ...base, groups: [{ id: 1, slots: 2048, settled: true }, { id: 2, slots: 2048, settled: false }] })).toBeNull();
+    expect(planSplit({ ...base, groupsMax: 2 })).toBeNull();
+    expect(planSplit({ ...base, groups: [{ id: 1, slots: 1, settled: true }] })).toBeNull();
+    expect(planSplit(base)).toEqual({ groupId: 1, checksPerSecond: 1e9 });
   });
 });
 

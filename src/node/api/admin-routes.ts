@@ -10,9 +10,10 @@
  *   GET  /v1/config/explain?key=&resource=&tier=
  *   POST /v1/admin/leader-transfer          { "group": 3, "node": "n2" }
  *   GET  /v1/admin/nodes                    members, their state, and the moves in progress
- *   POST /v1/admin/nodes                    { "id": "n4", "peerAddress": "h:p", "apiAddress": "h:p" } (join)
+ *   POST /v1/admin/nodes                    { "id": "n4", "peerAddress": "h:p", "apiAddress": "h:p", "zone": "z" } (join; zone optional)
  *   POST /v1/admin/nodes/:id/drain          { "draining": true } (default) or false to undo
  *   DELETE /v1/admin/nodes/:id              remove a drained node
+ *   POST /v1/admin/groups/:id/split         split a shard group now (docs/scale.md, "Group split")
  */
 import type uws from 'uWebSockets.js';
 import type { ConfigDocument, ConfigFormat } from '../../../cluster/meta/index.js';
@@ -34,15 +35,23 @@ export interface AdminApi {
 
 /** Membership admin (MetaService implements it); see docs/scale.md. */
 export interface NodeAdminApi {
-  joinNode(node: { readonly id: string; readonly peerAddress: string; readonly apiAddress: string | null }): Promise<{ nodes: readonly unknown[]; mapVersion: number; groups: number }>;
+  joinNode(node: { readonly id: string; readonly peerAddress: string; readonly apiAddress: string | null; readonly zone?: string }): Promise<{ nodes: readonly unknown[]; mapVersion: number; groups: number }>;
   drainNode(nodeId: string, draining: boolean): Promise<{ nodeId: string; draining: boolean; mapVersion: number }>;
   removeNode(nodeId: string): Promise<{ nodeId: string; mapVersion: number }>;
   /** Members and moves as `GET /v1/admin/nodes` answers them. */
   nodesView(): unknown;
 }
 
+/** Shard group admin (the split driver implements it). */
+export interface GroupAdminApi {
+  /** Begins a split of `groupId`; resolves with the split once group 0 applied it. */
+  splitGroup(groupId: number): Promise<unknown>;
+}
+
 export interface AdminRoutesDeps {
   readonly admin: AdminApi;
+  /** Group routes; undefined: they answer 503. */
+  readonly groups?: GroupAdminApi;
   /** Membership routes; undefined: they answer 503. */
   readonly nodes?: NodeAdminApi;
   /** Undefined: the admin API answers 403 to everyone. */
@@ -239,10 +248,11 @@ export function adminRoutes(deps: AdminRoutesDeps): RouteModule {
       withText(res, async (text) => {
         const b = jsonBody(text);
         const api = b['apiAddress'];
-        if (typeof b['id'] !== 'string' || typeof b['peerAddress'] !== 'string' || (api !== undefined && api !== null && typeof api !== 'string')) {
-          throw new RateLimiterError('RL_ERR_BAD_REQUEST', 'body must be { "id": "<node id>", "peerAddress": "<host:port>", "apiAddress": "<host:port>" }');
+        const zone = b['zone'];
+        if (typeof b['id'] !== 'string' || typeof b['peerAddress'] !== 'string' || (api !== undefined && api !== null && typeof api !== 'string') || (zone !== undefined && zone !== null && typeof zone !== 'string')) {
+          throw new RateLimiterError('RL_ERR_BAD_REQUEST', 'body must be { "id": "<node id>", "peerAddress": "<host:port>", "apiAddress": "<host:port>", "zone": "<zone>" (optional) }');
         }
-        const r = await nodesApi().joinNode({ id: b['id'], peerAddress: b['peerAddress'], apiAddress: typeof api === 'string' ? api : null });
+        const r = await nodesApi().joinNode({ id: b['id'], peerAddress: b['peerAddress'], apiAddress: typeof api === 'string' ? api : null, ...(typeof zone === 'string' ? { zone } : {}) });
         return { status: '200 OK', body: r };
       });
     });
@@ -262,6 +272,17 @@ export function adminRoutes(deps: AdminRoutesDeps): RouteModule {
       if (!authorized(res, req)) return;
       const id = safeDecode(req.getParameter(0) ?? '');
       withText(res, async () => ({ status: '200 OK', body: await nodesApi().removeNode(id) }));
+    });
+
+    app.post('/v1/admin/groups/:id/split', (res, req) => {
+      if (!authorized(res, req)) return;
+      const raw = req.getParameter(0) ?? '';
+      withText(res, async () => {
+        const groupId = Number(raw);
+        if (!/^\d{1,5}$/.test(raw) || groupId < 1) throw new RateLimiterError('RL_ERR_BAD_REQUEST', `the group must be a shard group id (1 or more; got ${JSON.stringify(raw)})`);
+        if (deps.groups === undefined) throw new RateLimiterError('RL_ERR_UNAVAILABLE', 'group admin is not available on this node');
+        return { status: '202 Accepted', body: { split: await deps.groups.splitGroup(groupId) } };
+      });
     });
   };
 }

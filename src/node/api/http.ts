@@ -35,6 +35,8 @@ export const STATUS: Record<ErrorCode, string> = {
   RL_ERR_NODE_EXISTS: '409 Conflict',
   RL_ERR_NODE_NOT_DRAINED: '409 Conflict',
   RL_ERR_QUORUM_AT_RISK: '409 Conflict',
+  RL_ERR_NOT_ADAPTIVE: '409 Conflict',
+  RL_ERR_SPLIT_REFUSED: '409 Conflict',
 };
 
 /** Turns anything thrown by a service into a wire error; unknown errors are logged and hidden. */

@@ -1,7 +1,7 @@
 /**
  * The client API of a node, on uWebSockets.js: HTTP JSON (`/v1/check`,
- * `/v1/check/batch`, `/v1/cluster`, `/healthz`, `/readyz`, `/metrics`) and binary
- * WebSocket frames (`/v1/ws`). Validates every request, maps operating conditions to
+ * `/v1/check/batch`, `/v1/report`, `/v1/cluster`, `/healthz`, `/readyz`, `/metrics`) and
+ * binary WebSocket frames (`/v1/ws`). Validates every request, maps operating conditions to
  * status codes and stable error codes, and never lets one client's bad input affect
  * another: every handler catches, every body and frame is bounded.
  */
@@ -9,6 +9,7 @@ import uws from 'uWebSockets.js';
 import { rateLimitHeaders, toCheckOutput, validateCheck, type CheckInput, type CheckOutput } from '../../protocol/check.js';
 import { RateLimiterError } from '../../protocol/errors.js';
 import { BATCH_CHECKS_MAX, HTTP_BODY_BYTES_MAX } from '../../protocol/limits.js';
+import { readReportSamples, type ReportSummary } from '../../protocol/report.js';
 import { decodeRequestFrame, encodeReplyFrame, type WireError, type WireReply } from '../../protocol/ws.js';
 import { readJsonBody, sendError, sendJson, toWireError, type ApiLogger, type Liveness, type RouteModule } from './http.js';
 import { PendingAnswer, answerValue, type BatchWait, type CheckAnswer, type CheckService } from './service.js';
@@ -36,8 +37,10 @@ export interface ApiServerDeps {
   readonly logger: ApiLogger | null;
   /** Extra route modules (admin, stats, dashboard), registered before the catch-all 404. */
   readonly routes?: readonly RouteModule[];
-  /** When set, `/v1/check`, `/v1/check/batch` and `/v1/ws` require `Authorization: Bearer <clientToken>` (401/403). */
+  /** When set, `/v1/check`, `/v1/check/batch`, `/v1/report` and `/v1/ws` require `Authorization: Bearer <clientToken>` (401/403). */
   readonly clientToken?: string | undefined;
+  /** Caller reports for adaptive limits (docs/adaptive.md), validated; absent: reports are accepted and dropped. */
+  readonly reports?: (summaries: readonly ReportSummary[]) => void;
 }
 
 const OPTION_NAMES: ReadonlySet<string> = new Set(['host', 'port', 'bodyBytesMax', 'wsFrameBytesMax', 'wsBackpressureBytesMax']);
@@ -138,6 +141,7 @@ export class ApiServer {
     const { service } = this.deps;
     this.app.post('/v1/check', (res, req) => this.withBody(res, req, (body, live) => this.httpCheck(res, body, live)));
     this.app.post('/v1/check/batch', (res, req) => this.withBody(res, req, (body, live) => this.httpBatch(res, body, live)));
+    this.app.post('/v1/report', (res, req) => this.withBody(res, req, (body, live) => this.httpReport(res, body, live)));
     this.app.get('/healthz', (res) => this.json(res, '200 OK', { status: 'ok' }));
     this.app.get('/readyz', (res) => {
       const ready = service.isReady();
@@ -146,6 +150,17 @@ export class ApiServer {
     this.app.get('/v1/cluster', (res) => {
       try {
         this.json(res, '200 OK', service.clusterView());
+      } catch (err) {
+        this.error(res, toWireError(err, this.deps.logger));
+      }
+    });
+    this.app.get('/v1/cluster/slots', (res) => {
+      if (service.slotMap === undefined) {
+        this.error(res, { code: 'RL_ERR_BAD_REQUEST', message: 'no such route' }, '404 Not Found');
+        return;
+      }
+      try {
+        this.json(res, '200 OK', service.slotMap());
       } catch (err) {
         this.error(res, toWireError(err, this.deps.logger));
       }
@@ -248,12 +263,27 @@ export class ApiServer {
     });
   }
 
+  /** `POST /v1/report`: caller reports of the protected service's latency and errors; 202 once summed. */
+  private httpReport(res: uws.HttpResponse, body: unknown, live: Liveness): void {
+    const r = readReportSamples(body);
+    if (live.aborted) return;
+    if (!r.ok) {
+      this.error(res, { code: 'RL_ERR_BAD_REQUEST', message: r.message });
+      return;
+    }
+    this.deps.reports?.(r.value);
+    let accepted = 0;
+    for (const s of r.value) accepted += s.count;
+    this.json(res, '202 Accepted', { accepted });
+  }
+
   private wsFrame(ws: uws.WebSocket<unknown>, bytes: Uint8Array): void {
     const frame = decodeRequestFrame(bytes);
     if (!frame.ok) {
       this.wsSend(ws, [{ id: 0, ok: false, error: { code: 'RL_ERR_BAD_REQUEST', message: frame.message } }]);
       return;
     }
+    if (frame.reports.length > 0) this.deps.reports?.(frame.reports);
     // Answers known at once go out in this turn's reply frame; checks waiting on a Raft
     // batch go out in one frame per batch when it settles (a frame's checks usually share
     // one or a few batches); forwarded checks in one frame when all of them are in.

@@ -46,6 +46,11 @@ export interface CheckService {
   isReady(): boolean;
   /** `GET /v1/cluster`: nodes, groups, replicas, leaders, indexes, slot map version. */
   clusterView(): unknown;
+  /**
+   * `GET /v1/cluster/slots`: every slot's group at `version` (the `slotMapVersion` of
+   * `/v1/cluster`), which an SDK fetches only when that version changes. Absent: 404.
+   */
+  slotMap?(): { readonly version: number; readonly slotCount: number; readonly groups: readonly number[] };
   /** `GET /metrics`: Prometheus text. */
   metricsText(): Promise<{ readonly contentType: string; readonly body: string }>;
 }

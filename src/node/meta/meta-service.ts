@@ -29,6 +29,7 @@ import { toNodeId } from '../../../raft/index.js';
 import { formatExplanation, formatIssue, parseConfig, type CompiledConfig, type ConfigIssue, type Explanation } from '../../config/index.js';
 import { RateLimiterError } from '../../protocol/errors.js';
 import { SLOT_COUNT } from '../../protocol/slot.js';
+import { AppliedFactors, factorsFor, type AppliedFactor } from '../adaptive/applied-factors.js';
 import { movesOf } from '../placement/controller.js';
 import { MetaRpc } from './meta-rpc.js';
 import { ruleChanges, type RuleChanges } from './rule-changes.js';
@@ -43,6 +44,8 @@ export interface MetaServiceOptions {
   readonly nodeId: string;
   /** This node's peer listener, host:port. */
   readonly peerAddress: string;
+  /** This node's zone label (`--zone`), registered in the cluster map; absent: none. */
+  readonly zone?: string;
   /** Other members: id → peer host:port. */
   readonly peers: Readonly<Record<string, string>>;
   /** The `--config` file: the first version of a fresh cluster. */
@@ -114,7 +117,10 @@ function notProposed(err: unknown): boolean {
 
 export class MetaService {
   readonly rpc: MetaRpc;
+  /** The configuration checks use: the replicated document compiled, with the meta group's adaptive factors applied. */
   private current: { version: number; config: CompiledConfig };
+  /** The adaptive factors applied here, and where (docs/adaptive.md). */
+  readonly applied = new AppliedFactors();
   private readonly changesByVersion = new Map<number, RuleChanges>();
   private waiters: Waiter[] = [];
   private readonly inflight = new Set<string>();
@@ -134,6 +140,7 @@ export class MetaService {
     this.rpc = new MetaRpc({ send: deps.send }, (from, body) => this.serve(from, body), {}, deps.canReach);
     deps.machine.listen({
       onConfig: (doc) => this.configApplied(doc),
+      onFactors: (_resources, index) => this.factorsApplied(index),
       onApplied: (index) => this.settle(index),
     });
   }
@@ -208,8 +215,37 @@ export class MetaService {
   }
 
   explain(key: string, resource: string, tier: string | undefined): { version: number; explanation: Explanation; text: string } {
-    const explanation = this.current.config.explain(key, resource, tier);
-    return { version: this.current.version, explanation, text: formatExplanation(explanation) };
+    const explained = this.current.config.explain(key, resource, tier);
+    const a = explained.adaptive;
+    if (a === undefined) return { version: this.current.version, explanation: explained, text: formatExplanation(explained) };
+    // The replicated record behind the factor: why it was set, from which signals, at which meta index.
+    const r = this.deps.machine.factors().get(resource);
+    const record = { frozen: r?.frozen ?? false, reason: r?.reason ?? 'no factor set yet (1.0)', signals: r?.signals ?? {}, index: r?.index ?? 0, atMs: r?.atMs ?? null };
+    const explanation = { ...explained, adaptive: { ...a, ...record } };
+    const signals = Object.entries(record.signals).map(([k, v]) => `${k}=${v === null ? '-' : v}`).join(' ');
+    const lines = [`  ${record.frozen ? 'frozen' : 'set'} at meta index ${record.index}: ${record.reason}`, ...(signals === '' ? [] : [`  signals: ${signals}`])];
+    return { version: this.current.version, explanation, text: `${formatExplanation(explained)}\n${lines.join('\n')}` };
+  }
+
+  /**
+   * Pins (`frozen` true) or releases the adaptive factor of `resource` through group 0;
+   * resolves once applied here with what this node now applies.
+   *
+   * @throws {RateLimiterError} RL_ERR_NOT_ADAPTIVE when the running configuration gives the resource no `adaptive` block.
+   */
+  async freezeFactor(resource: string, frozen: boolean): Promise<{ resource: string; factor: number; frozen: boolean; index: number }> {
+    if (!this.current.config.adaptive.has(resource)) {
+      const adaptive = [...this.current.config.adaptive.keys()];
+      throw new RateLimiterError('RL_ERR_NOT_ADAPTIVE', `resource ${JSON.stringify(resource)} is not adaptive in configuration version ${this.current.version} (adaptive: ${adaptive.length === 0 ? 'none' : adaptive.join(', ')})`, {
+        details: { resource },
+      });
+    }
+    const reason = frozen ? `frozen by an operator at ${this.current.config.factors.get(resource) ?? 1}` : 'released by an operator';
+    const o = await this.toMeta({ t: 'freeze', requestId: this.requestId(), resource, frozen, atMs: Date.now(), reason });
+    if (o.status === 'ignored' && o.why !== 'no change') throw new RateLimiterError('RL_ERR_UNAVAILABLE', `freeze of ${resource} was not applied (${o.why})`);
+    await this.waitLocal(o.index);
+    const now = this.applied.now(resource);
+    return { resource, factor: now.factor, frozen: now.frozen, index: this.deps.machine.factors().get(resource)?.index ?? o.index };
   }
 
   /** Moves the leadership of `groupId` (0: the meta group) to node `to`, from wherever it is now. */
@@ -269,7 +305,8 @@ export class MetaService {
    *
    * @throws {RateLimiterError} RL_ERR_BAD_REQUEST (malformed id or address), RL_ERR_NODE_EXISTS, or when group 0 cannot take the write.
    */
-  async joinNode(node: { readonly id: string; readonly peerAddress: string; readonly apiAddress: string | null }): Promise<{ nodes: readonly MetaNode[]; mapVersion: number; groups: number }> {
+  async joinNode(node: { readonly id: string; readonly peerAddress: string; readonly apiAddress: string | null; readonly zone?: string }): Promise<{ nodes: readonly MetaNode[]; mapVersion: number; groups: number }> {
+    if (node.zone !== undefined && !NODE_ID.test(node.zone)) throw new RateLimiterError('RL_ERR_BAD_REQUEST', `zone must match [A-Za-z0-9_.-]{1,64} (got ${JSON.stringify(node.zone)})`);
     if (!NODE_ID.test(node.id)) throw new RateLimiterError('RL_ERR_BAD_REQUEST', `node id must match [A-Za-z0-9_.-]{1,64} (got ${JSON.stringify(node.id)})`);
     for (const [what, v] of [['peerAddress', node.peerAddress], ['apiAddress', node.apiAddress]] as const) {
       if (v !== null && !HOST_PORT.test(v)) throw new RateLimiterError('RL_ERR_BAD_REQUEST', `${what} must be host:port (got ${JSON.stringify(v)})`);
@@ -283,7 +320,7 @@ export class MetaService {
     if (sameAddress !== undefined) {
       throw new RateLimiterError('RL_ERR_NODE_EXISTS', `peer address ${node.peerAddress} belongs to member ${sameAddress.id}`, { details: { nodeId: sameAddress.id } });
     }
-    const o = await this.toMeta({ t: 'join', requestId: this.requestId(), node: { id: node.id, peerAddress: node.peerAddress, apiAddress: node.apiAddress } });
+    const o = await this.toMeta({ t: 'join', requestId: this.requestId(), node: { id: node.id, peerAddress: node.peerAddress, apiAddress: node.apiAddress, ...(node.zone === undefined ? {} : { zone: node.zone }) } });
     if (o.status === 'ignored' && o.why !== 'no change') throw new RateLimiterError('RL_ERR_NODE_EXISTS', `join of ${node.id} refused: ${o.why}`, { details: { nodeId: node.id } });
     await this.waitLocal(o.index);
     const after = this.requireMap();
@@ -421,8 +458,11 @@ export class MetaService {
     }
     const changes = ruleChanges(this.current.config, parsed.config);
     const first = this.current.version === 0;
-    this.deps.setConfig(parsed.config);
-    this.current = { version: doc.version, config: parsed.config };
+    // The factors recorded in group 0 apply to the new version too (clamped into its bounds).
+    const effective = parsed.config.withFactors(factorsFor(parsed.config, this.deps.machine.factors()));
+    this.deps.setConfig(effective);
+    this.current = { version: doc.version, config: effective };
+    this.noteFactors(doc.index);
     this.changesByVersion.set(doc.version, changes);
     if (this.changesByVersion.size > CHANGES_KEPT_MAX) {
       const oldest = this.changesByVersion.keys().next();
@@ -438,6 +478,33 @@ export class MetaService {
     if (first && (doc.text !== this.options.fileConfig.text || doc.format !== this.options.fileConfig.format)) {
       this.deps.logger.info({ version: doc.version }, 'group 0 holds a configuration: it wins over the --config file');
     }
+  }
+
+  /** Called inside the meta group's apply when adaptive factors changed at `index`. */
+  private factorsApplied(index: number): void {
+    const base = this.current.config;
+    const factors = factorsFor(base, this.deps.machine.factors());
+    const same = factors.size === base.factors.size && [...factors].every(([r, f]) => base.factors.get(r) === f);
+    if (!same) {
+      const effective = base.withFactors(factors);
+      this.deps.setConfig(effective);
+      this.current = { version: this.current.version, config: effective };
+    }
+    this.noteFactors(index);
+  }
+
+  /** Records and logs (info, with the reason) every factor this node applies differently from `index` on. */
+  private noteFactors(index: number): void {
+    const records = this.deps.machine.factors();
+    for (const c of this.applied.apply(this.current.config, records, index, this.current.version)) {
+      const r = records.get(c.resource);
+      this.deps.logger.info({ resource: c.resource, factor: c.factor, frozen: c.frozen, index: c.index, configVersion: c.configVersion, reason: r?.reason ?? null, signals: r?.signals ?? null }, 'adaptive factor applied');
+    }
+  }
+
+  /** Every adaptive factor change applied here, oldest first (bounded). */
+  factorHistory(): readonly AppliedFactor[] {
+    return this.applied.history();
   }
 
   private settle(index: number): void {
@@ -561,8 +628,9 @@ export class MetaService {
     const map = machine.map;
     if (map === null || host.leaderOf(META_GROUP_ID) === null) return;
     const entry = map.nodes.find((n) => n.id === self);
-    if (entry !== undefined && (entry.apiAddress !== this.apiAddress || entry.peerAddress !== this.options.peerAddress)) {
-      this.fire('node', { t: 'node', requestId: this.requestId(), node: { id: self, peerAddress: this.options.peerAddress, apiAddress: this.apiAddress } });
+    if (entry !== undefined && (entry.apiAddress !== this.apiAddress || entry.peerAddress !== this.options.peerAddress || entry.zone !== this.options.zone)) {
+      const zone = this.options.zone === undefined ? {} : { zone: this.options.zone };
+      this.fire('node', { t: 'node', requestId: this.requestId(), node: { id: self, peerAddress: this.options.peerAddress, apiAddress: this.apiAddress, ...zone } });
     }
     const hints = machine.leaderHints();
     for (const groupId of host.groupIds()) {

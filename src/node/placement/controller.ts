@@ -8,14 +8,19 @@
  *   toward the map's target one single-server change at a time (reconcile.ts), and
  *   reports the membership it applied back to group 0.
  * - The meta leader runs the planner (planner.ts): one step per round, at most
- *   `movesMax` groups moving at once, each step a conditional write to group 0.
+ *   `movesMax` groups moving at once, each step a conditional write to group 0. A move
+ *   without progress for `moveStallMsMax` is retargeted (or rolled back) by the planner.
+ * - Group splits are driven by the split driver (split-driver.ts), one round per round
+ *   here; the groups of a split in progress are frozen for the planner.
  */
 import type { MultiRaftHost } from '../../../cluster/host/multi-raft-host.js';
 import { META_GROUP_ID, META_VOTERS_MAX, type ClusterMap, type GroupPlacement, type MetaCommand, type MetaOutcome } from '../../../cluster/meta/index.js';
 import { toNodeId } from '../../../raft/index.js';
-import type { SlotMap } from '../check-service.js';
 import type { Placement } from '../placement.js';
 import { planMetaVoters, planNext, type PlanReason } from './planner.js';
+import type { SlotTable } from './slot-table.js';
+import type { SplitDriver } from './split-driver.js';
+import { targetMembership } from './corrupt-replica.js';
 import { reconcileMembership } from './reconcile.js';
 
 export interface PlacementLogger {
@@ -45,6 +50,10 @@ export interface PlacementControllerOptions {
   readonly movesMax?: number;
   /** How often the controller follows the map, reconciles and plans. [500] */
   readonly intervalMs?: number;
+  /** The node's slot → group table: follows the map's slot layout as group 0 applies it. */
+  readonly slots: SlotTable;
+  /** A move whose group's membership has not changed for this long is stalled: the planner retargets it. [60000] */
+  readonly moveStallMsMax?: number;
 }
 
 export interface PlacementControllerDeps {
@@ -52,11 +61,18 @@ export interface PlacementControllerDeps {
   readonly map: () => ClusterMap | null;
   readonly submit: (make: (requestId: string) => MetaCommand) => Promise<MetaOutcome>;
   readonly transport: PlacementTransport;
-  /** Creates an empty replica of a shard group here (no bootstrap: the leader fills it). */
-  readonly openGroup: (groupId: number) => Promise<void>;
+  /**
+   * Creates a replica of a shard group here: empty (null: the leader fills it), or, for
+   * the new group of a split, bootstrapped with its first voters (every one of them alike).
+   */
+  readonly openGroup: (groupId: number, bootstrap: readonly string[] | null) => Promise<void>;
   /** Drops this node's replica of a shard group. */
   readonly closeGroup: (groupId: number) => Promise<void>;
   readonly logger: PlacementLogger;
+  /** Group splits (absent: none are driven from this node). */
+  readonly splits?: SplitDriver;
+  /** Monotonic milliseconds (stall timing). [performance.now] */
+  readonly nowMs?: () => number;
 }
 
 /** A move in progress: a group whose applied membership differs from its target. */
@@ -80,6 +96,8 @@ export interface PlacementCounters {
 
 /** A leaving leader hands off at most once per this long per group (a transfer takes about an election round). */
 const TRANSFER_RETRY_MS = 3000;
+/** A node that stalled a move receives nothing for this many stall bounds (it may be up but unable to catch up). */
+const STALLED_NODE_AVOID_STALLS = 10;
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
@@ -113,10 +131,9 @@ export function movesOf(map: ClusterMap): MoveView[] {
 }
 
 export class PlacementController implements Placement {
-  readonly slots: SlotMap;
-  readonly groupIds: readonly number[];
+  readonly slots: SlotTable;
   private readonly counters = {
-    steps: { replace: 0, add: 0, shrink: 0, balance: 0, leader: 0 } as Record<PlanReason, number>,
+    steps: { replace: 0, add: 0, shrink: 0, balance: 0, leader: 0, zone: 0, retarget: 0 } as Record<PlanReason, number>,
     confChanges: { addLearner: 0, addVoter: 0, removeNode: 0 },
     transfers: 0,
   };
@@ -126,17 +143,25 @@ export class PlacementController implements Placement {
   private planning = false;
   private readonly reporting = new Set<number>();
   private readonly lastTransferMs = new Map<number, number>();
+  /** Meta leader: per moving group, its move's shape and since when it has not changed. */
+  private readonly moveSeen = new Map<number, { readonly shape: string; readonly sinceMs: number }>();
+  /** Nodes that stalled a move, until when they receive nothing. */
+  private readonly avoidUntilMs = new Map<string, number>();
   private stopped = false;
 
   constructor(
     private readonly options: PlacementControllerOptions,
     private readonly deps: PlacementControllerDeps,
   ) {
-    const initial = options.initial;
-    this.groupIds = initial.groupIds;
-    // Slot → group does not change without a group split (not implemented), so its version
-    // stays that of the first map; moves change the cluster map's version (meta.mapVersion).
-    this.slots = initial.slots;
+    // Slot → group changes only when a split switches slots (the map's slotMapVersion);
+    // moves change the cluster map's version (meta.mapVersion) but not this table.
+    this.slots = options.slots;
+  }
+
+  /** Shard group ids: the map's (splits add groups), or the static placement's before group 0 holds one. */
+  get groupIds(): readonly number[] {
+    const map = this.deps.map();
+    return map === null ? this.options.initial.groupIds : map.groups.map((g) => g.id).sort((a, b) => a - b);
   }
 
   /** Target replicas of `groupId` (the first is the preferred leader). */
@@ -177,6 +202,9 @@ export class PlacementController implements Placement {
    * group 0's apply, so the groups it opens or drops change hands outside that call.
    */
   mapChanged(): void {
+    // Routing follows at once, between two checks: a split's switch takes effect here as group 0 applies it.
+    const map = this.deps.map();
+    if (map !== null) this.slots.follow(map);
     if (this.timer !== null) setImmediate(() => this.follow());
   }
 
@@ -186,7 +214,8 @@ export class PlacementController implements Placement {
     const map = this.deps.map();
     if (map === null) return;
     for (const groupId of this.deps.host.groupIds()) this.lead(map, groupId);
-    this.plan(map);
+    const idle = this.plan(map);
+    this.deps.splits?.round(map, idle);
   }
 
   /** Serialized: peers and hosted groups after the map, one pass at a time. */
@@ -228,8 +257,15 @@ export class PlacementController implements Placement {
     for (const groupId of [...wanted].sort((a, b) => a - b)) {
       if (this.stopped) return;
       if (!host.hosts(groupId)) {
+        // The new group of a split starts here: every first voter bootstraps it with the same membership.
+        const split = map.split;
+        if (split !== undefined && split.target === groupId && split.phase === 'seeding' && split.replicas.includes(self)) {
+          this.deps.logger.info({ groupId, splitId: split.id, voters: split.replicas }, 'placement: a split makes a new group; bootstrapping its replica here');
+          await this.deps.openGroup(groupId, split.replicas);
+          continue;
+        }
         this.deps.logger.info({ groupId }, 'placement: this node joins a group; waiting for its leader to fill the replica');
-        await this.deps.openGroup(groupId);
+        await this.deps.openGroup(groupId, null);
       }
     }
     for (const groupId of host.groupIds()) {
@@ -267,8 +303,8 @@ export class PlacementController implements Placement {
       targetLearners = map.nodes.map((n) => n.id).filter((id) => !map.metaVoters.includes(id));
     } else {
       if (placement === undefined) return;
-      targetVoters = placement.replicas;
-      targetLearners = [];
+      // A replica lost to corruption leaves the group until its node has wiped it and cleared the mark.
+      ({ voters: targetVoters, learners: targetLearners } = targetMembership(placement));
     }
     const reachable = new Set<string>();
     for (const id of [...view.confState.voters, ...view.confState.learners]) if (id === self || this.deps.transport.peerState(id) === 'connected') reachable.add(id);
@@ -312,13 +348,41 @@ export class PlacementController implements Placement {
       .finally(() => this.reporting.delete(g.id));
   }
 
-  /** On the meta leader: one planner step per round, written conditionally on the map version it was planned from. */
-  private plan(map: ClusterMap): void {
+  private nowMs(): number {
+    return this.deps.nowMs?.() ?? performance.now();
+  }
+
+  private stallMsMax(): number {
+    return this.options.moveStallMsMax ?? 60_000;
+  }
+
+  /** Moving groups whose move (target, reported membership, learners' catch-up) has not changed for the stall bound. */
+  private stalledMoves(map: ClusterMap): Set<number> {
+    const now = this.nowMs();
+    const out = new Set<number>();
+    const moving = new Set<number>();
+    for (const g of map.groups) {
+      if (settled(g)) continue;
+      moving.add(g.id);
+      const shape = JSON.stringify([g.replicas, g.current ?? null, this.deps.splits?.moveProgress(g.id) ?? null]);
+      const seen = this.moveSeen.get(g.id);
+      if (seen === undefined || seen.shape !== shape) this.moveSeen.set(g.id, { shape, sinceMs: now });
+      else if (now - seen.sinceMs >= this.stallMsMax()) out.add(g.id);
+    }
+    for (const id of this.moveSeen.keys()) if (!moving.has(id)) this.moveSeen.delete(id);
+    return out;
+  }
+
+  /**
+   * On the meta leader: one planner step per round, written conditionally on the map
+   * version it was planned from. True when this node leads group 0 and the planner had
+   * nothing to do (a split may then begin).
+   */
+  private plan(map: ClusterMap): boolean {
     const { host } = this.deps;
-    if (this.planning || !host.leaderReady(META_GROUP_ID)) return;
+    if (this.planning || !host.leaderReady(META_GROUP_ID)) return false;
     const self = this.options.nodeId;
     const up = (id: string): boolean => id === self || this.deps.transport.peerState(id) === 'connected';
-    const nodes = map.nodes.map((n) => ({ id: n.id, draining: n.draining === true, up: up(n.id) }));
     let make: ((requestId: string) => MetaCommand) | null = null;
     let what: Record<string, unknown> = {};
     let reason: PlanReason | null = null;
@@ -332,13 +396,30 @@ export class PlacementController implements Placement {
       make = (requestId) => ({ t: 'metaVoters', requestId, voters, ifMapVersion: map.version });
       what = { metaVoters: voters };
     } else {
+      const frozen = new Set(map.split === undefined ? [] : [map.split.source, map.split.target]);
+      const stalled = this.stalledMoves(map);
+      const now = this.nowMs();
+      for (const [id, until] of this.avoidUntilMs) if (until <= now) this.avoidUntilMs.delete(id);
       const step = planNext({
-        nodes,
-        groups: map.groups.map((g) => ({ id: g.id, replicas: g.replicas, settled: settled(g) })),
+        nodes: map.nodes.map((n) => ({ id: n.id, draining: n.draining === true, up: up(n.id), ...(n.zone === undefined ? {} : { zone: n.zone }) })),
+        groups: map.groups.map((g) => ({
+          id: g.id,
+          replicas: g.replicas,
+          settled: settled(g),
+          currentVoters: currentOf(g).voters,
+          currentLearners: currentOf(g).learners,
+          stalled: stalled.has(g.id),
+          frozen: frozen.has(g.id),
+        })),
         replicationFactor: this.options.replicationFactor,
         movesMax: this.options.movesMax ?? 1,
+        avoid: [...this.avoidUntilMs.keys()],
       });
-      if (step === null) return;
+      if (step === null) return true;
+      if (step.reason === 'retarget' && step.from !== null) {
+        this.avoidUntilMs.set(step.from, now + STALLED_NODE_AVOID_STALLS * this.stallMsMax());
+        this.deps.logger.warn({ groupId: step.groupId, from: step.from, to: step.to, stallMsMax: this.stallMsMax() }, 'placement: a move made no progress; retargeting it');
+      }
       make = (requestId) => ({ t: 'place', requestId, groupId: step.groupId, replicas: step.replicas, ifMapVersion: map.version });
       what = { groupId: step.groupId, reason: step.reason, from: step.from, to: step.to, replicas: step.replicas };
       reason = step.reason;
@@ -353,5 +434,6 @@ export class PlacementController implements Placement {
       })
       .catch((err: unknown) => this.deps.logger.warn({ err }, 'placement: planner step not written; retrying'))
       .finally(() => (this.planning = false));
+    return false;
   }
 }

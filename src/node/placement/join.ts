@@ -9,7 +9,7 @@ export interface JoinRequest {
   /** API address (host:port) of any member. */
   readonly seed: string;
   readonly token: string;
-  readonly node: { readonly id: string; readonly peerAddress: string; readonly apiAddress: string };
+  readonly node: { readonly id: string; readonly peerAddress: string; readonly apiAddress: string; readonly zone?: string };
   readonly timeoutMs: number;
   /** This node's --groups: the join is refused before anything changes when the cluster runs another count. */
   readonly groups?: number;

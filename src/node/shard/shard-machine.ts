@@ -11,6 +11,8 @@
 import type { Entry, NodeId, Role, SnapshotMeta, Term } from '../../../raft/index.js';
 import type { GroupStateMachine } from '../../../cluster/host/types.js';
 import type { RuleResolver } from '../../engine/types.js';
+import { SLOT_COUNT } from '../../protocol/slot.js';
+import { isControl } from '../../shard/control.js';
 import { ShardLeader, type ShardLeaderOptions } from '../../shard/leader.js';
 import { ShardReplica, type ShardReplicaOptions } from '../../shard/replica.js';
 import { frame, unframe } from './framing.js';
@@ -21,6 +23,15 @@ export class ShardMachine implements GroupStateMachine {
   role: Role = 'follower';
   leaderId: NodeId | null = null;
   term = 0;
+  /**
+   * Slots this leader stopped deciding for when it proposed a fence (a split), before the
+   * fence applies: no mutation of them may follow the fence in the log. Cleared with the
+   * leadership; a later leader decides only after applying its own term's first entry,
+   * so after the fence if its log holds one.
+   */
+  private readonly preFenced = new Uint8Array(SLOT_COUNT);
+  /** The split whose fence `preFenced` stands for until it applies (0: none). */
+  private preFenceSplit = 0;
 
   constructor(
     resolver: RuleResolver,
@@ -34,9 +45,32 @@ export class ShardMachine implements GroupStateMachine {
     return this.replica.appliedIndex;
   }
 
+  /** True when this group must not admit for `slot` now (fenced or gone, or being fenced). An array index per check. */
+  refuses(slot: number): boolean {
+    return this.replica.ownership.states[slot] !== 0 || this.preFenced[slot] !== 0;
+  }
+
+  /** This leader is about to propose a fence of `slots`: stop deciding for them now. */
+  preFence(splitId: number, slots: readonly number[]): void {
+    this.preFenceSplit = splitId;
+    for (const s of slots) this.preFenced[s] = 1;
+  }
+
+  private clearPreFence(): void {
+    if (this.preFenceSplit === 0) return;
+    this.preFenced.fill(0);
+    this.preFenceSplit = 0;
+  }
+
   apply(entry: Entry): void {
     if (entry.type !== 'normal') {
       this.replica.skip(entry.index);
+      return;
+    }
+    if (isControl(entry.data)) {
+      const c = this.replica.applyControl(entry.index, entry.data);
+      // The fence is in the replicated state now (which an abort's unfence can lift).
+      if (c.t === 'fence' && c.splitId === this.preFenceSplit) this.clearPreFence();
       return;
     }
     if (this.role === 'leader') {
@@ -60,7 +94,10 @@ export class ShardMachine implements GroupStateMachine {
 
   onRoleChange(role: Role, leader: NodeId | null, term: Term): void {
     // Any change of hands voids the overlay: its mutations may never commit.
-    if (role !== this.role || term !== this.term) this.leader.reset();
+    if (role !== this.role || term !== this.term) {
+      this.leader.reset();
+      this.clearPreFence();
+    }
     this.role = role;
     this.leaderId = leader;
     this.term = term;
