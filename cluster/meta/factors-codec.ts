@@ -15,24 +15,7 @@ import {
   type FactorUpdate,
   type ResourceFactor,
 } from './factors.js';
-import { MetaCodecError } from './meta-codec.js';
-
-type Obj = Record<string, unknown>;
-
-function obj(v: unknown, what: string): Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new MetaCodecError(`${what} must be a map`);
-  return v as Obj;
-}
-
-function str(v: unknown, what: string, max: number): string {
-  if (typeof v !== 'string' || v.length > max) throw new MetaCodecError(`${what} must be a string of at most ${max} characters`);
-  return v;
-}
-
-function int(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new MetaCodecError(`${what} must be an integer >= 0 (got ${String(v)})`);
-  return v;
-}
+import { MetaCodecError, int, obj, str, type Obj } from './meta-codec.js';
 
 function bool(v: unknown, what: string): boolean {
   if (typeof v !== 'boolean') throw new MetaCodecError(`${what} must be a boolean`);

@@ -24,19 +24,20 @@ export class MetaCodecError extends Error {
   }
 }
 
-type Obj = Record<string, unknown>;
+export type Obj = Record<string, unknown>;
 
-function obj(v: unknown, what: string): Obj {
+/** Field readers shared by the meta codecs (this one and factors-codec.ts): each throws MetaCodecError naming the field. */
+export function obj(v: unknown, what: string): Obj {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new MetaCodecError(`${what} must be a map`);
   return v as Obj;
 }
 
-function str(v: unknown, what: string, max: number): string {
+export function str(v: unknown, what: string, max: number): string {
   if (typeof v !== 'string' || v.length > max) throw new MetaCodecError(`${what} must be a string of at most ${max} characters`);
   return v;
 }
 
-function int(v: unknown, what: string, min = 0): number {
+export function int(v: unknown, what: string, min = 0): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw new MetaCodecError(`${what} must be an integer >= ${min} (got ${String(v)})`);
   return v;
 }

@@ -154,7 +154,10 @@ await new Promise<void>((done) => {
         return;
       }
       const start = deadline - seconds * 1000;
-      const due = Math.floor((performance.now() - start) / intervalMs);
+      // Frame k is due at start + k × interval: send every frame whose time has come
+      // (k ≤ elapsed / interval). Counting only completed intervals sent each frame one
+      // interval late, which added up to 60 ms to every latency at low rates.
+      const due = Math.floor((performance.now() - start) / intervalMs) + 1;
       while (k < due) {
         for (const c of conns) {
           openFrames++;

@@ -74,7 +74,8 @@ if (rate === 0) {
   await new Promise<void>((done) => {
     const timer = setInterval(() => {
       const now = performance.now();
-      const due = Math.min(Math.floor(((Math.min(now, deadline) - started) / 1000) * rate), Math.floor(seconds * rate));
+      // Check n is due at started + n / rate: send every check whose time has come.
+      const due = Math.min(Math.floor(((Math.min(now, deadline) - started) / 1000) * rate) + 1, Math.floor(seconds * rate));
       while (sent < due) {
         const dueAt = started + (sent / rate) * 1000;
         sent++;
