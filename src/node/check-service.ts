@@ -36,6 +36,12 @@ interface GroupRuntime {
   decided: number;
 }
 
+/**
+ * Batches of a group proposed and not yet committed above which `fast` checks wait for
+ * their batch (backpressure). A healthy group has one or two in flight.
+ */
+const FAST_UNCOMMITTED_BATCHES_MAX = 8;
+
 /** Forwards a check may take: node without the group → replica → leader. */
 export const MAX_FORWARD_HOPS = 2;
 
@@ -172,7 +178,10 @@ export class NodeCheckService {
     this.counters.decided++;
     if (batchSeq === null) return toCheckOutput(result);
     const wait = this.batchWaiter(groupId, g, batchSeq);
-    if (this.isFast(input, result) && this.host.leaseValid(groupId)) return toCheckOutput(result);
+    // Fast: answered now, unless the group's uncommitted batches pile up (the node is
+    // overloaded): then it waits for its batch like a strict check, which slows closed-loop
+    // callers to what commits instead of starving the Raft traffic (heartbeats, leases).
+    if (g.sealed.size < FAST_UNCOMMITTED_BATCHES_MAX && this.isFast(input, result) && this.host.leaseValid(groupId)) return toCheckOutput(result);
     if (wait === null) throw new RateLimiterError('RL_ERR_NOT_LEADER', `group ${groupId}: the batch of this check is no longer pending`);
     return new PendingAnswer(wait, toCheckOutput(result));
   }

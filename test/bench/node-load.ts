@@ -55,6 +55,8 @@ for (const key of sequence) keysByUrl.get(leaderUrl(key))?.push(key);
 const latenciesUs: number[] = [];
 let answered = 0;
 let failed = 0;
+/** Failed answers by error code (bounded by the protocol's code list). */
+const failedCodes = new Map<string, number>();
 let allowed = 0;
 let sentFrames = 0;
 const deadline = performance.now() + seconds * 1000;
@@ -121,7 +123,10 @@ await new Promise<void>((done) => {
           answered++;
           if (r.output.allowed) allowed++;
           if (f !== undefined) latenciesUs.push(Math.round((at - f.sentAt) * 1000));
-        } else failed++;
+        } else {
+          failed++;
+          failedCodes.set(r.error.code, (failedCodes.get(r.error.code) ?? 0) + 1);
+        }
         if (f !== undefined && --f.left === 0) {
           frames.delete(fn);
           finished++;
@@ -178,6 +183,7 @@ process.stdout.write(
     checks_per_sec: Math.round(answered / seconds),
     answered,
     failed,
+    failed_codes: Object.fromEntries(failedCodes),
     allowed,
     denied: answered - allowed,
     frames: sentFrames,
