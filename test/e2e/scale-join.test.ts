@@ -3,23 +3,17 @@
 // group has 3 voters on distinct nodes and replicas and leaders spread within one per
 // node; strict mode admits no more than each limit during the moves, and keys at their
 // limit before the join stay limited after it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../../chaos/harness/local-cluster.js';
 import { runRlctl } from '../../src/cli/program.js';
-import { ADMIN_TOKEN, ScaleCluster, type ScaleNode } from '../support/scale-cluster.js';
+import { ADMIN_TOKEN, ScaleCluster, type ScaleNode, useScaleCluster } from '../support/scale-cluster.js';
 import { LIMITS } from './limits.js';
 import { balanced, leaderCounts, runLoad, type LoadResult } from '../support/scale-load.js';
 
 const GROUPS = 6;
 
 describe('scale out: nodes join under load', () => {
-  const cluster = new ScaleCluster({ limitsYaml: LIMITS, groups: GROUPS });
-  beforeAll(async () => {
-    await cluster.start(3);
-  }, 60_000);
-  afterAll(async () => {
-    await cluster.stop();
-  }, 30_000);
+  const cluster = useScaleCluster({ limitsYaml: LIMITS, groups: GROUPS });
 
   it('moves replicas onto the new node, balances replicas and leaders, and never over-admits', async () => {
     const [n1, n2, n3] = cluster.nodes as [ScaleNode, ScaleNode, ScaleNode];

@@ -2,22 +2,16 @@
 // it, checks keep being answered by the surviving quorum meanwhile, and once it restarts the
 // moves complete (every group on 3 voters, replicas and leaders balanced) with no key
 // admitted beyond its limit and keys at their limit still limited.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../../chaos/harness/local-cluster.js';
-import { ScaleCluster, type ScaleNode } from '../support/scale-cluster.js';
+import { type ScaleNode, useScaleCluster } from '../support/scale-cluster.js';
 import { balanced, leaderCounts, runLoad, type LoadResult } from '../support/scale-load.js';
 import { LIMITS } from './limits.js';
 
 const GROUPS = 6;
 
 describe('scale out: the arriving node crashes in the middle of a move', () => {
-  const cluster = new ScaleCluster({ limitsYaml: LIMITS, groups: GROUPS });
-  beforeAll(async () => {
-    await cluster.start(3);
-  }, 60_000);
-  afterAll(async () => {
-    await cluster.stop();
-  }, 30_000);
+  const cluster = useScaleCluster({ limitsYaml: LIMITS, groups: GROUPS });
 
   it('completes the moves once the node returns, and keeps every limit throughout', async () => {
     const [n1, n2, n3] = cluster.nodes as [ScaleNode, ScaleNode, ScaleNode];

@@ -2,9 +2,9 @@
 // `--groups-max 3`, strict checks through every node make the busiest group's leader
 // report a load above the threshold, the meta leader splits it (one split, then the group
 // bound stops it), and keys at their limit before the split stay limited afterwards.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../../chaos/harness/local-cluster.js';
-import { ScaleCluster, type ScaleNode } from '../support/scale-cluster.js';
+import { type ScaleNode, useScaleCluster } from '../support/scale-cluster.js';
 import { runLoad, type LoadResult } from '../support/scale-load.js';
 import { LIMITS } from './limits.js';
 
@@ -15,13 +15,7 @@ interface ClusterView {
 }
 
 describe('scale out: the planner splits a group over its load threshold', () => {
-  const cluster = new ScaleCluster({ limitsYaml: LIMITS, groups: 2, nodeArgs: ['--split-checks-per-s', '20', '--groups-max', '3'] });
-  beforeAll(async () => {
-    await cluster.start(3);
-  }, 60_000);
-  afterAll(async () => {
-    await cluster.stop();
-  }, 30_000);
+  const cluster = useScaleCluster({ limitsYaml: LIMITS, groups: 2, nodeArgs: ['--split-checks-per-s', '20', '--groups-max', '3'] });
 
   it('splits once under load, stops at the group bound, and keeps every counter', async () => {
     const nodes = cluster.nodes.slice(0, 3) as ScaleNode[];

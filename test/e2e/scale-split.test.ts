@@ -5,11 +5,11 @@
 // (`/v1/cluster/slots`) and followed by the SDK, and the new group decides for its keys.
 // Then a second split whose source leader is SIGKILLed right after it begins still ends
 // (completed by the new leaders, or rolled back) with every counter intact.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../../chaos/harness/local-cluster.js';
 import { createClient } from '../../client/index.js';
 import { SLOT_COUNT, slotOf } from '../../src/protocol/slot.js';
-import { ScaleCluster, type ScaleNode } from '../support/scale-cluster.js';
+import { type ScaleNode, useScaleCluster } from '../support/scale-cluster.js';
 import { runLoad, type LoadResult } from '../support/scale-load.js';
 import { LIMITS } from './limits.js';
 
@@ -34,13 +34,7 @@ const keptSlot = (s: number): boolean => s % 2 === 0 && s < SLOT_COUNT / 2;
 const otherGroup = (s: number): boolean => s % 2 === 1;
 
 describe('scale out: a group split under load', () => {
-  const cluster = new ScaleCluster({ limitsYaml: LIMITS, groups: GROUPS });
-  beforeAll(async () => {
-    await cluster.start(3);
-  }, 60_000);
-  afterAll(async () => {
-    await cluster.stop();
-  }, 30_000);
+  const cluster = useScaleCluster({ limitsYaml: LIMITS, groups: GROUPS });
 
   it('splits group 1 without losing a counter or admitting beyond a limit, and routes its keys to the new group', async () => {
     const nodes = cluster.nodes.slice(0, 3) as ScaleNode[];

@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { freePorts, waitUntil } from '../../chaos/harness/local-cluster.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -215,4 +216,16 @@ export class ScaleCluster {
   logs(): string {
     return this.nodes.map((n) => `--- ${n.id}\n${n.log.join('').split('\n').slice(-80).join('\n')}`).join('\n');
   }
+}
+
+/** A `ScaleCluster` of three founding nodes, started before the file's tests and stopped after them. */
+export function useScaleCluster(options: ConstructorParameters<typeof ScaleCluster>[0]): ScaleCluster {
+  const cluster = new ScaleCluster(options);
+  beforeAll(async () => {
+    await cluster.start(3);
+  }, 60_000);
+  afterAll(async () => {
+    await cluster.stop();
+  }, 30_000);
+  return cluster;
 }
