@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { slotOf } from '../../src/protocol/slot.js';
+import { allReady, checkRetrying, requestJson, type HttpReply } from './http.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
@@ -128,13 +129,7 @@ export class LocalCluster {
     this.joinedVia.set(n.id, via);
     this.nodes.push(n);
     this.spawn(n);
-    await waitUntil(`${n.id} ready`, timeoutMs, async () => {
-      try {
-        return (await fetch(this.url(n, '/readyz'), { signal: AbortSignal.timeout(500) })).status === 200;
-      } catch {
-        return false;
-      }
-    });
+    await waitUntil(`${n.id} ready`, timeoutMs, () => allReady([this.url(n, '/readyz')]));
     return n;
   }
 
@@ -147,18 +142,8 @@ export class LocalCluster {
   }
 
   /** An admin API request with the cluster's admin token; network failures come back as status 0. */
-  async admin(n: ClusterNode, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-    try {
-      const r = await fetch(this.url(n, path), {
-        method,
-        headers: { authorization: `Bearer ${adminToken()}`, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(15_000),
-      });
-      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-    } catch (err) {
-      return { status: 0, body: { error: { code: 'NETWORK', message: String(err) } } };
-    }
+  admin(n: ClusterNode, method: string, path: string, body?: unknown): Promise<HttpReply> {
+    return requestJson(this.url(n, path), { method, token: adminToken(), body });
   }
 
   private spawn(n: ClusterNode): void {
@@ -208,18 +193,7 @@ export class LocalCluster {
 
   /** Every running node is ready and every group has a leader. */
   async waitReady(timeoutMs: number): Promise<void> {
-    await waitUntil('cluster ready', timeoutMs, async () => {
-      for (const n of this.nodes) {
-        if (n.process === null) continue;
-        try {
-          const r = await fetch(this.url(n, '/readyz'), { signal: AbortSignal.timeout(500) });
-          if (r.status !== 200) return false;
-        } catch {
-          return false;
-        }
-      }
-      return true;
-    });
+    await waitUntil('cluster ready', timeoutMs, () => allReady(this.nodes.filter((n) => n.process !== null).map((n) => this.url(n, '/readyz'))));
   }
 
   async clusterView(n: ClusterNode): Promise<{ groups: { id: number; leader: string | null; role: string | null; term: number | null }[] }> {
@@ -228,13 +202,8 @@ export class LocalCluster {
   }
 
   /** POST /v1/check; returns status and body. Network failures come back as status 0. */
-  async check(n: ClusterNode, body: unknown, timeoutMs = 3000): Promise<{ status: number; body: Record<string, unknown> }> {
-    try {
-      const r = await fetch(this.url(n, '/v1/check'), { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
-      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-    } catch (err) {
-      return { status: 0, body: { error: { code: 'NETWORK', message: String(err) } } };
-    }
+  check(n: ClusterNode, body: unknown, timeoutMs = 3000): Promise<HttpReply> {
+    return requestJson(this.url(n, '/v1/check'), { method: 'POST', body, timeoutMs });
   }
 
   /** The node leading the group of `key`, as `via` sees it (static placement: slot mod groups). */
@@ -249,16 +218,8 @@ export class LocalCluster {
    * A check as a well-behaved client sends it: retried (same idempotency id, so never
    * counted twice) on retryable errors and network failures, at most `attempts` times.
    */
-  async checkRetrying(n: ClusterNode, body: Record<string, unknown>, idempotencyId: string, attempts = 20): Promise<{ status: number; body: Record<string, unknown> }> {
-    let last = { status: 0, body: {} as Record<string, unknown> };
-    for (let i = 0; i < attempts; i++) {
-      last = await this.check(n, { ...body, idempotencyId });
-      const code = (last.body['error'] as { code?: string } | undefined)?.code;
-      const retryable = last.status === 0 || code === 'RL_ERR_NOT_LEADER' || code === 'RL_ERR_NO_QUORUM' || code === 'RL_ERR_UNAVAILABLE' || code === 'RL_ERR_TIMEOUT';
-      if (!retryable) return last;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return last;
+  checkRetrying(n: ClusterNode, body: Record<string, unknown>, idempotencyId: string, attempts = 20): Promise<HttpReply> {
+    return checkRetrying((b) => this.check(n, b), body, idempotencyId, attempts, 50);
   }
 
   kill(n: ClusterNode): void {

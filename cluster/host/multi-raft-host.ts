@@ -561,15 +561,10 @@ export class MultiRaftHost {
       persisted.catch((err: unknown) => this.fail(g, err));
       try {
         this.send(g, ready.messagesAfterPersist);
-        if (ready.softState !== null) this.roleChanged(g, ready);
-        g.node.advance(ready);
+        this.finishReady(g, ready);
       } catch (err) {
         this.fail(g, err);
-        return;
       }
-      g.busy = false;
-      this.maybeSnapshot(g);
-      this.markDirty(g);
       return;
     }
     persisted
@@ -583,14 +578,19 @@ export class MultiRaftHost {
           g.lastSnapshotIndex = Math.max(g.lastSnapshotIndex, ready.snapshot.meta.index);
         }
         if (early < committed.length) this.apply(g, early === 0 ? committed : committed.slice(early));
-        if (ready.softState !== null) this.roleChanged(g, ready);
-        g.node.advance(ready);
-        if (g.commitWaiters > 0) this.settleCommitted(g);
-        g.busy = false;
-        this.maybeSnapshot(g);
-        this.markDirty(g);
+        this.finishReady(g, ready);
       })
       .catch((err: unknown) => this.fail(g, err));
+  }
+
+  /** The end of a Ready once its writes may be relied on: role news, `advance`, and the group is free for its next Ready. */
+  private finishReady(g: Group, ready: Ready): void {
+    if (ready.softState !== null) this.roleChanged(g, ready);
+    g.node.advance(ready);
+    if (g.commitWaiters > 0) this.settleCommitted(g);
+    g.busy = false;
+    this.maybeSnapshot(g);
+    this.markDirty(g);
   }
 
   private apply(g: Group, entries: readonly Entry[]): void {

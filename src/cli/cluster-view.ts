@@ -2,6 +2,7 @@
  * `/v1/cluster` as rlctl reads it: the fields it relies on, checked, so a node of another
  * version gives a clear error instead of a crash.
  */
+import type { MoveView } from '../node/placement/controller.js';
 import { CliError, EXIT_FAILURE } from './cli-error.js';
 
 export interface GroupRow {
@@ -24,16 +25,6 @@ export interface MetaRow {
   readonly learners: readonly string[];
 }
 
-/** A group whose membership is moving toward the planner's target. */
-export interface MoveRow {
-  readonly groupId: number;
-  readonly voters: readonly string[];
-  readonly learners: readonly string[];
-  readonly target: readonly string[];
-  readonly adding: readonly string[];
-  readonly removing: readonly string[];
-}
-
 export interface ClusterView {
   readonly node: string;
   readonly configVersion: number;
@@ -42,7 +33,7 @@ export interface ClusterView {
   readonly meta: MetaRow | null;
   readonly groups: readonly GroupRow[];
   /** Moves in progress (absent from nodes of older versions: none). */
-  readonly moves: readonly MoveRow[];
+  readonly moves: readonly MoveView[];
   /** The group split in progress, or null (absent from nodes of older versions: none). */
   readonly split: { readonly id: number; readonly source: number; readonly target: number; readonly slots: number; readonly phase: string } | null;
 }
@@ -96,7 +87,7 @@ export function parseClusterView(body: unknown, from: string): ClusterView {
       })
     : strs(o['nodes']).map((id) => ({ id, apiAddress: null }));
   const moves = Array.isArray(o['moves'])
-    ? (o['moves'] as unknown[]).map((x): MoveRow => {
+    ? (o['moves'] as unknown[]).map((x): MoveView => {
         const r = x as Record<string, unknown>;
         return { groupId: num(r['groupId']) ?? -1, voters: strs(r['voters']), learners: strs(r['learners']), target: strs(r['target']), adding: strs(r['adding']), removing: strs(r['removing']) };
       })

@@ -441,18 +441,18 @@ export class RlNode {
       this.machines.delete(groupId);
       if (!(err instanceof StorageCorruptionError)) throw err;
       this.lostShard(groupId, err);
-      if (this.metaMachine !== undefined && this.metaMachine.map !== null) await this.rebuildShard(groupId);
+      await this.rebuildShard(groupId);
       return;
     }
     this.service.addGroup(groupId, machine);
   }
 
-  /** Shard groups whose replica here failed its checksums and is being rebuilt, with when it was found. */
-  private readonly lost = new Map<number, { readonly sinceMs: number; reportedMs: number }>();
+  /** Shard groups whose replica here failed its checksums and is being rebuilt, with when it was last marked lost in group 0 (0: not yet). */
+  private readonly lost = new Map<number, number>();
 
   private lostShard(groupId: number, err: unknown): void {
     if (this.lost.has(groupId)) return;
-    this.lost.set(groupId, { sinceMs: Date.now(), reportedMs: 0 });
+    this.lost.set(groupId, 0);
     this.logger.error({ err, groupId }, 'replica data is corrupt: this node serves nothing from the group and rebuilds it from a healthy replica');
   }
 
@@ -463,8 +463,7 @@ export class RlNode {
    * placement round until the replica is hosted.
    */
   private async rebuildShard(groupId: number): Promise<void> {
-    const state = this.lost.get(groupId);
-    if (state === undefined) this.lostShard(groupId, null);
+    this.lostShard(groupId, null);
     const step = rebuildStep(this.metaMachine.map, this.options.id, groupId);
     const gid = toGroupId(groupId);
     const mark = (lost: boolean): Promise<unknown> =>
@@ -474,14 +473,13 @@ export class RlNode {
         return;
       case 'report': {
         // Once per 5 s at most: the mark takes a round trip through group 0 to show here.
-        const s = this.lost.get(groupId);
         const now = Date.now();
-        if (s === undefined || now - s.reportedMs < 5000) return;
-        s.reportedMs = now;
+        if (now - (this.lost.get(groupId) ?? 0) < 5000) return;
+        this.lost.set(groupId, now);
         try {
           await mark(true);
         } catch (err) {
-          s.reportedMs = 0;
+          this.lost.set(groupId, 0);
           throw err;
         }
         this.logger.warn({ groupId }, 'corrupt replica marked lost in group 0; waiting for its leader to remove it from the group');

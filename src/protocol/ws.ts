@@ -49,7 +49,10 @@ export function encodeReportFrame(reports: readonly ReportSummary[]): Uint8Array
  * Reads a request frame; on failure returns a message naming what is wrong. `reports` is
  * empty when the frame carries none.
  */
-export function decodeRequestFrame(bytes: Uint8Array): { ok: true; checks: [number, unknown][]; reports: ReportSummary[] } | { ok: false; message: string } {
+/** The `reports` of a frame that carries none: one shared (read-only) array, not one per frame. */
+const NO_REPORTS: readonly ReportSummary[] = [];
+
+export function decodeRequestFrame(bytes: Uint8Array): { ok: true; checks: [number, unknown][]; reports: readonly ReportSummary[] } | { ok: false; message: string } {
   let v: unknown;
   try {
     v = packr.unpack(bytes);
@@ -68,7 +71,7 @@ export function decodeRequestFrame(bytes: Uint8Array): { ok: true; checks: [numb
     }
     checks.push([item[0] as number, item[1]]);
   }
-  if (v[2] === undefined) return { ok: true, checks, reports: [] };
+  if (v[2] === undefined) return { ok: true, checks, reports: NO_REPORTS };
   const reports = readReportSummaries(v[2]);
   if (!reports.ok) return { ok: false, message: reports.message };
   return { ok: true, checks, reports: reports.value };

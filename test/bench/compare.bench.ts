@@ -20,6 +20,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { LocalCluster, freePorts } from '../../chaos/harness/local-cluster.js';
+import { NODE_LOAD_SCRIPT, runLoadScript } from './run-load.js';
 import { WORKLOADS, benchLimitsYaml, type Workload } from './workloads.js';
 
 const args = process.argv.slice(2);
@@ -30,7 +31,7 @@ const seconds = quick ? 4 : 8;
 const INFLIGHT = 1024;
 const BATCH = 100;
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const nodeLoad = fileURLToPath(new URL('./node-load.ts', import.meta.url));
+const nodeLoad = NODE_LOAD_SCRIPT;
 const peerLoad = fileURLToPath(new URL('./peer-load.ts', import.meta.url));
 const log = (line: string): void => {
   if (!json) process.stdout.write(`${line}\n`);
@@ -68,20 +69,7 @@ function cpuMs(pid: number | undefined): number {
 }
 
 function runLoad(script: string, extra: readonly string[], runSeconds = seconds): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, '--seconds', String(runSeconds), ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
-    child.on('exit', (code) => {
-      clearTimeout(killer);
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as LoadResult);
-      } catch {
-        reject(new Error(`load generator ${script} exited ${code}: ${out}`));
-      }
-    });
-  });
+  return runLoadScript<LoadResult>(script, runSeconds, extra);
 }
 
 async function measured(system: string, workload: Workload, serverPids: readonly (number | undefined)[], run: () => Promise<LoadResult>): Promise<Measured> {

@@ -4,16 +4,14 @@
  * by a load generator in its own process (test/bench/node-load.ts). Saturation runs find
  * the ceiling; a fixed-rate run at 50,000 checks/s measures p99 below it.
  */
-import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { LocalCluster } from '../../chaos/harness/local-cluster.js';
+import { NODE_LOAD_SCRIPT, runLoadScript } from './run-load.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const secondsArg = args.indexOf('--seconds');
 const seconds = secondsArg >= 0 ? Number(args[secondsArg + 1]) : 10;
-const loadScript = fileURLToPath(new URL('./node-load.ts', import.meta.url));
 
 const limits = (consistency: string): string => `
 version: 1
@@ -23,21 +21,7 @@ resources:
 `;
 
 function load(urls: string[], extra: string[]): Promise<Record<string, number>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', loadScript, '--nodes', urls.join(','), '--seconds', String(seconds), ...extra], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.on('exit', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      try {
-        resolve(JSON.parse(line) as Record<string, number>);
-      } catch {
-        reject(new Error(`load generator exited ${code}: ${out}`));
-      }
-    });
-  });
+  return runLoadScript(NODE_LOAD_SCRIPT, seconds, ['--nodes', urls.join(','), ...extra]);
 }
 
 const results: Record<string, unknown> = {};

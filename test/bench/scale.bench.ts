@@ -10,11 +10,10 @@
  * - p99 latency of checks at the same offered rate on 3 nodes without a rebalance, and
  *   while a 4th node joins and the planner moves replicas onto it.
  */
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { ScaleCluster, type ScaleNode } from '../support/scale-cluster.js';
+import { NODE_LOAD_SCRIPT, runLoadScript } from './run-load.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -24,7 +23,6 @@ const argOf = (name: string, fallback: number): number => {
 };
 const seconds = argOf('seconds', 10);
 const rate = argOf('rate', 5000);
-const loadScript = fileURLToPath(new URL('./node-load.ts', import.meta.url));
 const CLOCK_TICKS_PER_SEC = 100; // USER_HZ on Linux
 
 const LIMITS = `
@@ -35,21 +33,7 @@ resources:
 `;
 
 function load(urls: readonly string[], windowSeconds = seconds): Promise<Record<string, number>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', loadScript, '--nodes', urls.join(','), '--seconds', String(windowSeconds), '--batch', '50', '--rate', String(rate)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.on('exit', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      try {
-        resolve(JSON.parse(line) as Record<string, number>);
-      } catch {
-        reject(new Error(`load generator exited ${code}: ${out}`));
-      }
-    });
-  });
+  return runLoadScript(NODE_LOAD_SCRIPT, windowSeconds, ['--nodes', urls.join(','), '--batch', '50', '--rate', String(rate)]);
 }
 
 /** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */

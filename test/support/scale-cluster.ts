@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
+import { allReady, checkRetrying, requestJson, type HttpReply } from '../../chaos/harness/http.js';
 import { freePorts, waitUntil } from '../../chaos/harness/local-cluster.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -112,32 +113,12 @@ export class ScaleCluster {
   }
 
   async waitReady(nodes: readonly ScaleNode[], timeoutMs: number): Promise<void> {
-    await waitUntil('nodes ready', timeoutMs, async () => {
-      for (const n of nodes) {
-        try {
-          const r = await fetch(this.url(n, '/readyz'), { signal: AbortSignal.timeout(500) });
-          if (r.status !== 200) return false;
-        } catch {
-          return false;
-        }
-      }
-      return true;
-    });
+    await waitUntil('nodes ready', timeoutMs, () => allReady(nodes.map((n) => this.url(n, '/readyz'))));
   }
 
   /** An admin request; network failures come back as status 0. */
-  async admin(n: ScaleNode, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-    try {
-      const r = await fetch(this.url(n, path), {
-        method,
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(15_000),
-      });
-      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-    } catch (err) {
-      return { status: 0, body: { error: { code: 'NETWORK', message: String(err) } } };
-    }
+  admin(n: ScaleNode, method: string, path: string, body?: unknown): Promise<HttpReply> {
+    return requestJson(this.url(n, path), { method, token: ADMIN_TOKEN, body });
   }
 
   async mapView(n: ScaleNode): Promise<MapView | null> {
@@ -155,26 +136,13 @@ export class ScaleCluster {
   }
 
   /** POST /v1/check; network failures come back as status 0. */
-  async check(n: ScaleNode, body: unknown, timeoutMs = 3000): Promise<{ status: number; body: Record<string, unknown> }> {
-    try {
-      const r = await fetch(this.url(n, '/v1/check'), { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
-      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-    } catch (err) {
-      return { status: 0, body: { error: { code: 'NETWORK', message: String(err) } } };
-    }
+  check(n: ScaleNode, body: unknown, timeoutMs = 3000): Promise<HttpReply> {
+    return requestJson(this.url(n, '/v1/check'), { method: 'POST', body, timeoutMs });
   }
 
   /** A check retried with the same idempotency id on retryable failures (never counted twice). */
-  async checkRetrying(n: ScaleNode, body: Record<string, unknown>, idempotencyId: string, attempts = 40): Promise<{ status: number; body: Record<string, unknown> }> {
-    let last = { status: 0, body: {} as Record<string, unknown> };
-    for (let i = 0; i < attempts; i++) {
-      last = await this.check(n, { ...body, idempotencyId });
-      const code = (last.body['error'] as { code?: string } | undefined)?.code;
-      const retryable = last.status === 0 || code === 'RL_ERR_NOT_LEADER' || code === 'RL_ERR_NO_QUORUM' || code === 'RL_ERR_UNAVAILABLE' || code === 'RL_ERR_TIMEOUT';
-      if (!retryable) return last;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return last;
+  checkRetrying(n: ScaleNode, body: Record<string, unknown>, idempotencyId: string, attempts = 40): Promise<HttpReply> {
+    return checkRetrying((b) => this.check(n, b), body, idempotencyId, attempts, 100);
   }
 
   /** Starts a new node that joins through `via` without waiting for it; `extraArgs` override its flags (the last of a flag wins). */
