@@ -6,7 +6,7 @@ export * from './types.js';
 export { createRaftNode } from './raft.js';
 export { MemoryStorage } from './memory-storage.js';
 export { createSeededPrng } from './prng.js';
-export { RaftAssertionError, assert } from './assert.js';
+export { RaftAssertionError, assert, fail } from './assert.js';
 export { RAFT_OPTION_DEFAULTS, resolveRaftOptions } from './options.js';
 export type { ResolvedRaftOptions } from './options.js';
 export {

@@ -5,7 +5,7 @@
  * may push the cache over its budget until their batch lands. Eviction drops the oldest.
  */
 import type { Entry } from '../raft/index.js';
-import { assert, entrySizeBytes } from '../raft/index.js';
+import { entrySizeBytes, fail } from '../raft/index.js';
 
 export class EntryCache {
   /** entries[head + k] has index `firstIndex + k`. Slots before head are dead and compacted away in bulk. */
@@ -55,7 +55,7 @@ export class EntryCache {
     const e0 = entries[0];
     if (e0 === undefined) return;
     const end = this.first + this.length;
-    assert(e0.index <= end, `EntryCache.append: entry ${e0.index} after cached end ${end}`);
+    if (e0.index > end) fail(`EntryCache.append: entry ${e0.index} after cached end ${end}`);
     if (e0.index < this.first) {
       this.reset(e0.index);
     } else if (e0.index < end) {

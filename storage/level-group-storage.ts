@@ -10,7 +10,7 @@
  * the returned promise resolves when the batch holding them is on disk.
  */
 import type { ConfState, Entry, HardState, LogIndex, SnapshotChunkResult, SnapshotMeta, Snapshot, Term } from '../raft/index.js';
-import { assert, entrySizeBytes } from '../raft/index.js';
+import { assert, entrySizeBytes, fail } from '../raft/index.js';
 import { EntryCache } from './entry-cache.js';
 import type { InflightJournal } from './inflight-journal.js';
 import { StorageCorruptionError, StorageUnavailableError } from './errors.js';
@@ -171,14 +171,15 @@ export class LevelGroupStorage implements GroupStorage {
 
   term(index: LogIndex): Term {
     this.guard();
-    assert(index >= this.offsetIndex && index <= this.last, `LevelGroupStorage.term(${index}) outside [${this.offsetIndex}, ${this.last}] of group ${this.groupId}`);
+    // Hot (every check asks it via leaderReady): the message is built only on failure.
+    if (index < this.offsetIndex || index > this.last) fail(`LevelGroupStorage.term(${index}) outside [${this.offsetIndex}, ${this.last}] of group ${this.groupId}`);
     if (index === this.offsetIndex) return this.offsetTerm as Term;
     return this.runs.termAt(index) as Term;
   }
 
   entries(lo: LogIndex, hi: LogIndex, bytesMax: number): readonly Entry[] {
     this.guard();
-    assert(lo > this.offsetIndex && lo < hi && hi <= this.last + 1, `LevelGroupStorage.entries(${lo}, ${hi}) outside [${this.offsetIndex + 1}, ${this.last + 1}] of group ${this.groupId}`);
+    if (!(lo > this.offsetIndex && lo < hi && hi <= this.last + 1)) fail(`LevelGroupStorage.entries(${lo}, ${hi}) outside [${this.offsetIndex + 1}, ${this.last + 1}] of group ${this.groupId}`);
     const out: Entry[] = [];
     let bytes = 0;
     let onDisk = false;

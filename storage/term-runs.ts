@@ -3,7 +3,7 @@
  * terms). Terms change only at elections, so memory grows with elections, not entries:
  * the core's synchronous `term(i)` never needs the disk, whatever the entry cache holds.
  */
-import { assert } from '../raft/index.js';
+import { fail } from '../raft/index.js';
 
 export class TermRuns {
   /** Invariant: starts ascending, terms non-decreasing, both the same length. */
@@ -20,7 +20,7 @@ export class TermRuns {
   push(index: number, term: number): void {
     const n = this.terms.length;
     if (n > 0 && this.terms[n - 1] === term) return;
-    assert(n === 0 || term > (this.terms[n - 1] as number), `TermRuns.push: term ${term} at ${index} below ${String(this.terms[n - 1])}`);
+    if (n > 0 && term < (this.terms[n - 1] as number)) fail(`TermRuns.push: term ${term} at ${index} below ${String(this.terms[n - 1])}`);
     this.starts.push(index);
     this.terms.push(term);
   }
@@ -30,7 +30,7 @@ export class TermRuns {
     // Binary search for the last run starting at or before index: O(log runs).
     let lo = 0;
     let hi = this.starts.length - 1;
-    assert(hi >= 0 && index >= (this.starts[0] as number), `TermRuns.termAt(${index}) before the first run`);
+    if (hi < 0 || index < (this.starts[0] as number)) fail(`TermRuns.termAt(${index}) before the first run`);
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
       if ((this.starts[mid] as number) <= index) lo = mid;

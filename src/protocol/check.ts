@@ -88,53 +88,61 @@ function show(v: unknown): string {
  * const v = validateCheck({ key: 'user:42', resource: 'search' });
  * if (!v.ok) reply400(v.message);
  * ```
+ * `where` names the check in messages: a string, or a number for `check <n>` (built only on failure).
  */
-export function validateCheck(body: unknown, where = 'check'): Validated<CheckInput> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return fail(`${where} must be a JSON object (got ${show(body)})`);
+export function validateCheck(body: unknown, where: string | number = 'check'): Validated<CheckInput> {
+  const v = checkFields(body);
+  // The place is named only in a failure: a WebSocket frame validates 100 checks per frame.
+  return v.ok ? v : fail(`${typeof where === 'number' ? `check ${where}` : where}${v.message}`);
+}
+
+/** `validateCheck` without the place: failure messages start right after it (" must be...", ".key ..."). */
+function checkFields(body: unknown): Validated<CheckInput> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return fail(` must be a JSON object (got ${show(body)})`);
   const o = body as Record<string, unknown>;
   for (const name in o) {
-    if (Object.hasOwn(o, name) && !FIELDS.has(name)) return fail(`${where}.${name} is not a known field (known: ${[...FIELDS].join(', ')})`);
+    if (Object.hasOwn(o, name) && !FIELDS.has(name)) return fail(`.${name} is not a known field (known: ${[...FIELDS].join(', ')})`);
   }
   const key = o['key'];
-  if (typeof key !== 'string' || key.length === 0) return fail(`${where}.key must be a non-empty string (got ${show(key)})`);
+  if (typeof key !== 'string' || key.length === 0) return fail(`.key must be a non-empty string (got ${show(key)})`);
   // A UTF-16 unit is at most 3 UTF-8 bytes: short keys need no count.
   if (key.length * 3 > KEY_BYTES_MAX) {
     const keyBytes = utf8Length(key);
-    if (keyBytes > KEY_BYTES_MAX) return fail(`${where}.key is ${keyBytes} bytes; the most is ${KEY_BYTES_MAX}`);
+    if (keyBytes > KEY_BYTES_MAX) return fail(`.key is ${keyBytes} bytes; the most is ${KEY_BYTES_MAX}`);
   }
   let resources: readonly string[];
   if (o['resources'] !== undefined) {
-    if (o['resource'] !== undefined) return fail(`${where} has both resource and resources; use one`);
+    if (o['resource'] !== undefined) return fail(` has both resource and resources; use one`);
     const rs = o['resources'];
     if (!Array.isArray(rs) || rs.length === 0 || rs.length > CHECK_RESOURCES_MAX) {
-      return fail(`${where}.resources must be an array of 1 to ${CHECK_RESOURCES_MAX} resource names (got ${show(rs)})`);
+      return fail(`.resources must be an array of 1 to ${CHECK_RESOURCES_MAX} resource names (got ${show(rs)})`);
     }
     for (const r of rs) {
-      if (typeof r !== 'string' || !NAME_PATTERN.test(r)) return fail(`${where}.resources has an invalid name ${show(r)} (use ${NAME_PATTERN.source})`);
+      if (typeof r !== 'string' || !NAME_PATTERN.test(r)) return fail(`.resources has an invalid name ${show(r)} (use ${NAME_PATTERN.source})`);
     }
-    if (new Set(rs).size !== rs.length) return fail(`${where}.resources repeats a name (got ${show(rs)})`);
+    if (new Set(rs).size !== rs.length) return fail(`.resources repeats a name (got ${show(rs)})`);
     resources = rs as string[];
   } else {
     const r = o['resource'] ?? DEFAULT_RESOURCE;
     const known = typeof r === 'string' ? SINGLE_RESOURCE.get(r) : undefined;
     if (known !== undefined) resources = known;
     else {
-      if (typeof r !== 'string' || !NAME_PATTERN.test(r)) return fail(`${where}.resource ${show(r)} is not a valid name (use ${NAME_PATTERN.source})`);
+      if (typeof r !== 'string' || !NAME_PATTERN.test(r)) return fail(`.resource ${show(r)} is not a valid name (use ${NAME_PATTERN.source})`);
       resources = Object.freeze([r]);
       if (SINGLE_RESOURCE.size < SINGLE_RESOURCE_MAX) SINGLE_RESOURCE.set(r, resources);
     }
   }
   const cost = o['cost'] ?? 1;
   if (typeof cost !== 'number' || !Number.isInteger(cost) || cost < 0 || cost > COST_MAX) {
-    return fail(`${where}.cost must be an integer from 0 to ${COST_MAX} (got ${show(cost)})`);
+    return fail(`.cost must be an integer from 0 to ${COST_MAX} (got ${show(cost)})`);
   }
   const tier = o['tier'];
   if (tier !== undefined && (typeof tier !== 'string' || !NAME_PATTERN.test(tier))) {
-    return fail(`${where}.tier ${show(tier)} is not a valid name (use ${NAME_PATTERN.source})`);
+    return fail(`.tier ${show(tier)} is not a valid name (use ${NAME_PATTERN.source})`);
   }
   const id = o['idempotencyId'];
   if (id !== undefined && (typeof id !== 'string' || id.length === 0 || utf8Length(id) > IDEMPOTENCY_ID_BYTES_MAX)) {
-    return fail(`${where}.idempotencyId must be a string of 1 to ${IDEMPOTENCY_ID_BYTES_MAX} bytes (got ${show(id)})`);
+    return fail(`.idempotencyId must be a string of 1 to ${IDEMPOTENCY_ID_BYTES_MAX} bytes (got ${show(id)})`);
   }
   return { ok: true, value: { key, resources, cost, tier: tier as string | undefined, idempotencyId: id as string | undefined } };
 }

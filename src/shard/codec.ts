@@ -312,11 +312,6 @@ export function encodeBatch(batch: ShardBatch): Uint8Array {
   return e.finish(batch.dedup);
 }
 
-function safe(v: number, what: string): number {
-  if (!Number.isSafeInteger(v)) throw new CodecError(`${what} must be a safe integer (got ${v})`);
-  return v;
-}
-
 /**
  * Reads a Raft entry payload (format 2, or format 1), handing each mutation and record
  * to `visitor`; returns the batch time and the number of mutations. Throws CodecError
@@ -330,10 +325,14 @@ export function readBatch(bytes: Uint8Array, visitor: BatchVisitor): { nowMs: Ti
     return { nowMs: b.nowMs, mutationCount: b.mutations.length };
   }
   const r = new ByteReader(bytes);
-  let where = 'batch';
+  // Where the reader is, for error messages: built only when one is thrown (every
+  // replica reads every batch, so nothing here may allocate per mutation but the key).
+  let section: 'batch' | 'mutations' | 'dedup' = 'batch';
+  let i = 0;
+  const where = (): string => (section === 'batch' ? 'batch' : `batch.${section}[${i}]`);
   try {
     r.u8();
-    const nowMs = safe(r.f64(), 'batch.nowMs');
+    const nowMs = safeAt(r.f64(), '.nowMs');
     const count = r.u32();
     const tableOffset = r.u32();
     const body = r.pos;
@@ -341,45 +340,45 @@ export function readBatch(bytes: Uint8Array, visitor: BatchVisitor): { nowMs: Ti
     r.pos = tableOffset;
     const tableSize = r.u16();
     const table: string[] = new Array<string>(tableSize);
-    for (let i = 0; i < tableSize; i++) table[i] = r.str();
+    for (let t = 0; t < tableSize; t++) table[t] = r.str();
     r.pos = body;
-    for (let i = 0; i < count; i++) {
-      where = `batch.mutations[${i}]`;
+    section = 'mutations';
+    for (i = 0; i < count; i++) {
       const key = r.str();
       const resource = table[r.u16()];
       const shape = table[r.u16()];
-      if (resource === undefined || shape === undefined) throw new CodecError(`${where}: resource or shape index is outside the string table`);
+      if (resource === undefined || shape === undefined) throw new CodecError(`${where()}: resource or shape index is outside the string table`);
       const algorithm = ALGORITHMS[r.u8()];
-      if (algorithm === undefined) throw new CodecError(`${where}.algorithm is not a known algorithm`);
-      const expiresAtMs = safe(r.f64(), `${where}.expiresAtMs`);
+      if (algorithm === undefined) throw new CodecError(`${where()}.algorithm is not a known algorithm`);
+      const expiresAtMs = safeAt(r.f64(), '.expiresAtMs');
       switch (algorithm) {
         case 'gcra':
         case 'fixed_window':
-          visitor.mutation(key, resource, shape, algorithm, expiresAtMs, safe(r.f64(), `${where}.state[0]`), safe(r.f64(), `${where}.state[1]`), 0, null);
+          visitor.mutation(key, resource, shape, algorithm, expiresAtMs, safeAt(r.f64(), '.state[0]'), safeAt(r.f64(), '.state[1]'), 0, null);
           break;
         case 'sliding_window':
-          visitor.mutation(key, resource, shape, algorithm, expiresAtMs, safe(r.f64(), `${where}.state[0]`), safe(r.f64(), `${where}.state[1]`), safe(r.f64(), `${where}.state[2]`), null);
+          visitor.mutation(key, resource, shape, algorithm, expiresAtMs, safeAt(r.f64(), '.state[0]'), safeAt(r.f64(), '.state[1]'), safeAt(r.f64(), '.state[2]'), null);
           break;
         case 'concurrency': {
-          const nextSeq = safe(r.f64(), `${where}.nextSeq`);
+          const nextSeq = safeAt(r.f64(), '.nextSeq');
           const n = r.u16();
           const leases: Lease[] = [];
-          for (let j = 0; j < n; j++) leases.push({ id: r.str(), expiresAtMs: safe(r.f64(), `${where}.leases[${j}].expiresAtMs`), units: safe(r.f64(), `${where}.leases[${j}].units`) });
+          for (let j = 0; j < n; j++) leases.push({ id: r.str(), expiresAtMs: safeAt(r.f64(), '.leases[].expiresAtMs'), units: safeAt(r.f64(), '.leases[].units') });
           visitor.mutation(key, resource, shape, algorithm, expiresAtMs, 0, 0, 0, { nextSeq, leases });
           break;
         }
       }
     }
     const records = r.u32();
-    for (let i = 0; i < records; i++) {
-      where = `batch.dedup[${i}]`;
+    section = 'dedup';
+    for (i = 0; i < records; i++) {
       const id = r.str();
-      const expiresAtMs = safe(r.f64(), `${where}.expiresAtMs`);
+      const expiresAtMs = safeAt(r.f64(), '.expiresAtMs');
       const allowed = r.u8() === 1;
-      const limit = safe(r.f64(), `${where}.limit`);
-      const remaining = safe(r.f64(), `${where}.remaining`);
-      const resetMs = safe(r.f64(), `${where}.resetMs`);
-      const retryAfterMs = safe(r.f64(), `${where}.retryAfterMs`);
+      const limit = safeAt(r.f64(), '.limit');
+      const remaining = safeAt(r.f64(), '.remaining');
+      const resetMs = safeAt(r.f64(), '.resetMs');
+      const retryAfterMs = safeAt(r.f64(), '.retryAfterMs');
       const rule = r.str();
       const leaseId = r.u8() === 1 ? r.str() : null;
       visitor.dedup({ id, expiresAtMs, allowed, limit, remaining, resetMs, retryAfterMs, rule, leaseId });
@@ -387,9 +386,25 @@ export function readBatch(bytes: Uint8Array, visitor: BatchVisitor): { nowMs: Ti
     if (r.pos !== tableOffset) throw new CodecError(`batch has ${tableOffset - r.pos} unread bytes before its string table`);
     return { nowMs, mutationCount: count };
   } catch (err) {
-    if (err instanceof ShortRead) throw new CodecError(`${where}: ${err.message}`, { cause: err });
+    if (err instanceof ShortRead) throw new CodecError(`${where()}: ${err.message}`, { cause: err });
+    if (err instanceof UnsafeField) throw new CodecError(`${where()}${err.field} must be a safe integer (got ${err.value})`);
     throw err;
   }
+}
+
+/** Thrown by `safeAt` inside `readBatch`, which names the place (the message is built only then). */
+class UnsafeField extends Error {
+  constructor(
+    readonly field: string,
+    readonly value: number,
+  ) {
+    super(field);
+  }
+}
+
+function safeAt(v: number, field: string): number {
+  if (!Number.isSafeInteger(v)) throw new UnsafeField(field, v);
+  return v;
 }
 
 function visitMutation(m: Mutation, v: BatchVisitor): void {

@@ -200,7 +200,9 @@ export class ApiServer {
       close: (ws) => {
         this.sockets.delete(ws);
       },
-      message: (ws, message) => this.wsFrame(ws, new Uint8Array(message.slice(0))),
+      // uWS lends `message` for this call only: the frame is decoded before it returns and
+      // keeps no view of it (checks are strings and numbers), so it is read in place, not copied.
+      message: (ws, message) => this.wsFrame(ws, new Uint8Array(message)),
     });
     for (const register of this.deps.routes ?? []) register(this.app);
     this.app.any('/*', (res) => this.error(res, { code: 'RL_ERR_BAD_REQUEST', message: 'no such route' }, '404 Not Found'));
@@ -291,7 +293,7 @@ export class ApiServer {
     const batches: PendingReplies[] = [];
     let later: Promise<WireReply>[] | null = null;
     for (const [id, check] of frame.checks) {
-      const v = validateCheck(check, `check ${id}`);
+      const v = validateCheck(check, id);
       if (!v.ok) {
         now.push({ id, ok: false, error: { code: 'RL_ERR_BAD_REQUEST', message: v.message } });
         continue;
