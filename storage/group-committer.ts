@@ -4,6 +4,13 @@
  * resolves after its batch is written. One batch is in flight at a time, so batches grow
  * by themselves while the disk is busy (the classic group-commit feedback), and writes
  * land on disk in the order they were staged.
+ *
+ * In mode `batch`, writes that need no fsync (the applied index, a commit-only hard state)
+ * wait up to `unsyncedDelayMs` for company: they go out with the next synced write, or
+ * alone when the delay passes or `UNSYNCED_BYTES_FLUSH` of them are queued. Nothing waits
+ * on them for an answer, and each one taken alone costs a LevelDB round trip that the next
+ * synced write (a batch of checks waiting for its commit) would queue behind. Order is
+ * kept, so what reaches the disk is still a prefix of what was staged.
  */
 import { StorageUnavailableError } from './errors.js';
 import { FixedHistogram, STORAGE_LATENCY_BOUNDS_SECONDS } from './fixed-histogram.js';
@@ -38,12 +45,19 @@ export interface CommitterOptions {
   readonly fsync: FsyncMode;
   readonly batchBytesMax: number;
   readonly pendingBytesMax: number;
+  /** Mode `batch`: how long writes without fsync may wait for a synced one (0: none). [0] */
+  readonly unsyncedDelayMs?: number;
 }
+
+/** Queued bytes of writes without fsync past which they go out without waiting. */
+export const UNSYNCED_BYTES_FLUSH = 256 * 1024;
 
 export interface CommitterDeps {
   readonly target: BatchTarget;
   /** Runs `fn` after the current event-loop turn (setImmediate); injectable for tests. */
   readonly defer?: (fn: () => void) => void;
+  /** Runs `fn` after `ms` (setTimeout); returns a cancel function. Injectable for tests. */
+  readonly delay?: (fn: () => void, ms: number) => () => void;
 }
 
 export interface CommitterStats {
@@ -68,9 +82,15 @@ export class GroupCommitter {
   private queueHead = 0;
   private pendingBytes = 0;
   private scheduled = false;
+  /** Queued writes that need an fsync: while none is, unsynced ones may wait (see class doc). */
+  private syncedQueued = 0;
+  private cancelDelay: (() => void) | null = null;
+  private readonly delay: (fn: () => void, ms: number) => () => void;
   private inflight: Promise<void> | null = null;
   private failure: StorageUnavailableError | null = null;
   private closed = false;
+  /** Closing: nothing waits for company any more. */
+  private closing = false;
   readonly stats: CommitterStats = { batches: 0, syncedBatches: 0, writes: 0, ops: 0, bytes: 0 };
   /** Seconds each LevelDB batch took, synced or not (one observation per batch, never per write). */
   readonly writeLatency = new FixedHistogram(STORAGE_LATENCY_BOUNDS_SECONDS);
@@ -81,6 +101,12 @@ export class GroupCommitter {
     this.opts = options;
     this.target = deps.target;
     this.defer = deps.defer ?? ((fn) => void setImmediate(fn));
+    this.delay =
+      deps.delay ??
+      ((fn, ms) => {
+        const t = setTimeout(fn, ms);
+        return () => clearTimeout(t);
+      });
   }
 
   /** Bytes staged and not yet written. */
@@ -122,6 +148,7 @@ export class GroupCommitter {
         this.queue.push({ ops: w.ops, bytes: w.bytes, sync: w.sync, resolve, reject });
       });
       this.pendingBytes += w.bytes;
+      if (w.sync) this.syncedQueued++;
     }
     this.schedule();
     return last;
@@ -130,6 +157,7 @@ export class GroupCommitter {
   /** Resolves when everything staged so far is written (or rejects with the write failure). */
   async drain(): Promise<void> {
     // Bounded: each pass writes at least one batch, and nothing new is staged by draining.
+    // Writes waiting for company go now (`flush` cancels the wait).
     while (this.inflight !== null || this.queueHead < this.queue.length) {
       if (this.failure !== null) throw this.failure;
       if (this.inflight === null) this.flush();
@@ -140,6 +168,7 @@ export class GroupCommitter {
 
   /** Refuses new writes and waits for staged ones. */
   async close(): Promise<void> {
+    this.closing = true;
     try {
       await this.drain();
     } finally {
@@ -149,6 +178,13 @@ export class GroupCommitter {
 
   private schedule(): void {
     if (this.scheduled || this.inflight !== null) return;
+    if (this.mayWait()) {
+      this.cancelDelay ??= this.delay(() => {
+        this.cancelDelay = null;
+        if (this.inflight === null) this.flush();
+      }, this.opts.unsyncedDelayMs ?? 0);
+      return;
+    }
     this.scheduled = true;
     this.defer(() => {
       this.scheduled = false;
@@ -156,8 +192,17 @@ export class GroupCommitter {
     });
   }
 
+  /** True when everything queued may wait for company (mode `batch`, no fsync asked, few bytes). */
+  private mayWait(): boolean {
+    return this.opts.fsync === 'batch' && (this.opts.unsyncedDelayMs ?? 0) > 0 && this.syncedQueued === 0 && this.pendingBytes < UNSYNCED_BYTES_FLUSH && !this.closing;
+  }
+
   /** Writes the next batch: as many queued writes as fit in batchBytesMax (at least one; one in mode `always`). */
   private flush(): void {
+    if (this.cancelDelay !== null) {
+      this.cancelDelay();
+      this.cancelDelay = null;
+    }
     if (this.queueHead >= this.queue.length || this.failure !== null) return;
     const taken: Staged[] = [];
     const ops: BatchOp[] = [];
@@ -168,6 +213,7 @@ export class GroupCommitter {
       const w = this.queue[this.queueHead] as Staged;
       if (taken.length > 0 && (this.opts.fsync === 'always' || bytes + w.bytes > this.opts.batchBytesMax)) break;
       this.queueHead++;
+      if (w.sync) this.syncedQueued--;
       taken.push(w);
       for (const op of w.ops) ops.push(op);
       bytes += w.bytes;
@@ -202,6 +248,7 @@ export class GroupCommitter {
       this.queue = [];
       this.queueHead = 0;
       this.pendingBytes = 0;
+      this.syncedQueued = 0;
       this.inflight = null;
       return;
     }
@@ -213,7 +260,11 @@ export class GroupCommitter {
     this.stats.bytes += bytes;
     this.inflight = null;
     for (const w of taken) w.resolve();
-    // Writes staged while this batch was on disk go out now, as one batch.
-    if (this.queueHead < this.queue.length) this.flush();
+    // Writes staged while this batch was on disk go out now, as one batch (or, when none
+    // of them needs an fsync, wait for company as `schedule` says).
+    if (this.queueHead < this.queue.length) {
+      if (this.mayWait()) this.schedule();
+      else this.flush();
+    }
   }
 }

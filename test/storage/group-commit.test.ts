@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toGroupId, LevelNodeStorage, StorageUnavailableError } from '../../storage/index.js';
 import type { FsyncMode, GroupStorage, StorageOptions } from '../../storage/index.js';
-import type { BatchOp, BatchTarget } from '../../storage/group-committer.js';
+import { GroupCommitter, UNSYNCED_BYTES_FLUSH, type BatchOp, type BatchTarget } from '../../storage/group-committer.js';
 import { ent, ents, hs, rd } from './fixtures.js';
 import { makeTempDir, removeDir } from './temp-dir.js';
 
@@ -177,5 +177,96 @@ describe('group commit', () => {
     await Promise.all(accepted);
     await g.persist(rd({ entries: [ent(i - 1, 1)], hardState: hs(1, 0) }));
     await node.close();
+  });
+});
+
+describe('writes without fsync wait for company (unsyncedDelayMs)', () => {
+  /** A committer over a recording target, with turns and timers run by hand. */
+  function harness(fsync: FsyncMode, unsyncedDelayMs: number) {
+    const written: { ops: number; sync: boolean }[] = [];
+    const deferred: (() => void)[] = [];
+    const timers: { fn: () => void; ms: number; live: boolean }[] = [];
+    const committer = new GroupCommitter(
+      { fsync, batchBytesMax: 32 * 1024 * 1024, pendingBytesMax: 64 * 1024 * 1024, unsyncedDelayMs },
+      {
+        target: {
+          batch: async (ops, options) => {
+            written.push({ ops: ops.length, sync: options.sync });
+          },
+        },
+        defer: (fn) => deferred.push(fn),
+        delay: (fn, ms) => {
+          const t = { fn, ms, live: true };
+          timers.push(t);
+          return () => (t.live = false);
+        },
+      },
+    );
+    const put = (bytes = 10): BatchOp => ({ type: 'put', key: new Uint8Array(4), value: new Uint8Array(bytes) });
+    const stage = (sync: boolean, bytes = 10): Promise<void> => committer.stage([{ ops: [put(bytes)], bytes: bytes + 20, sync }]);
+    const runTurn = async (): Promise<void> => {
+      for (const fn of deferred.splice(0)) fn();
+      await turn();
+    };
+    const fireTimers = async (): Promise<void> => {
+      for (const t of timers.splice(0)) if (t.live) t.fn();
+      await turn();
+    };
+    const liveTimers = (): number[] => timers.filter((t) => t.live).map((t) => t.ms);
+    return { committer, written, stage, runTurn, fireTimers, liveTimers };
+  }
+
+  it('an unsynced write waits for the delay, not for the next turn', async () => {
+    const h = harness('batch', 10);
+    let done = false;
+    void h.stage(false).then(() => (done = true));
+    await h.runTurn();
+    expect(h.written).toEqual([]);
+    expect(h.liveTimers()).toEqual([10]);
+    await h.fireTimers();
+    expect(h.written).toEqual([{ ops: 1, sync: false }]);
+    expect(done).toBe(true);
+  });
+
+  it('a synced write takes the waiting ones along, in order, and the wait is cancelled', async () => {
+    const h = harness('batch', 10);
+    const order: string[] = [];
+    void h.stage(false).then(() => order.push('unsynced'));
+    await h.runTurn();
+    void h.stage(true).then(() => order.push('synced'));
+    await h.runTurn();
+    expect(h.written).toEqual([{ ops: 2, sync: true }]);
+    expect(order).toEqual(['unsynced', 'synced']);
+    expect(h.liveTimers()).toEqual([]);
+  });
+
+  it('writes staged behind an in-flight batch wait only when none needs an fsync', async () => {
+    const h = harness('batch', 10);
+    void h.stage(true);
+    await h.runTurn(); // in flight and done: the target resolves at once
+    void h.stage(false);
+    await h.runTurn();
+    expect(h.written).toEqual([{ ops: 1, sync: true }]);
+    expect(h.liveTimers()).toEqual([10]);
+  });
+
+  it('goes at once past UNSYNCED_BYTES_FLUSH, in mode off, with the delay 0, and on drain', async () => {
+    const big = harness('batch', 10);
+    void big.stage(false, UNSYNCED_BYTES_FLUSH);
+    await big.runTurn();
+    expect(big.written).toEqual([{ ops: 1, sync: false }]);
+    for (const [mode, delay] of [['off', 10], ['batch', 0]] as const) {
+      const h = harness(mode, delay);
+      void h.stage(false);
+      await h.runTurn();
+      expect(h.written).toEqual([{ ops: 1, sync: false }]);
+      expect(h.liveTimers()).toEqual([]);
+    }
+    const d = harness('batch', 10);
+    void d.stage(false);
+    await d.runTurn();
+    await d.committer.drain();
+    expect(d.written).toEqual([{ ops: 1, sync: false }]);
+    expect(d.liveTimers()).toEqual([]);
   });
 });
