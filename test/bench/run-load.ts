@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 /** The cluster's load generator (WebSocket frames routed to each key's leader). */
 export const NODE_LOAD_SCRIPT = fileURLToPath(new URL('./node-load.ts', import.meta.url));
 
+/** An idle process that measures how long it waits for a CPU (test/bench/stall-probe.ts). */
+export const STALL_PROBE_SCRIPT = fileURLToPath(new URL('./stall-probe.ts', import.meta.url));
+
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Runs `script` with `--seconds seconds` and `args`; killed after `seconds` + 60 s if it has not ended (bounded). */
