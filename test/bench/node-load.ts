@@ -61,6 +61,21 @@ let allowed = 0;
 let sentFrames = 0;
 const deadline = performance.now() + seconds * 1000;
 
+// The generator's own lateness: a check due while this process waited for a CPU (or for
+// its own GC) is charged that wait, so the output says how long its event loop stalled.
+let loopStalls = 0;
+let loopStallMaxMs = 0;
+let lastLoopAt = performance.now();
+const loopWatch = setInterval(() => {
+  const now = performance.now();
+  if (now - lastLoopAt > 6) {
+    loopStalls++;
+    loopStallMaxMs = Math.max(loopStallMaxMs, now - lastLoopAt);
+  }
+  lastLoopAt = now;
+}, 2);
+loopWatch.unref();
+
 async function open(url: string): Promise<WebSocket> {
   const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/ws`);
   await new Promise<void>((res, rej) => {
@@ -194,6 +209,8 @@ process.stdout.write(
     inflight,
     offered_rate: rate,
     cpu_ms: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
+    generator_loop_stalls_over_6ms: loopStalls,
+    generator_loop_stall_max_ms: Math.round(loopStallMaxMs * 10) / 10,
   })}\n`,
 );
 process.exit(0);
