@@ -12,12 +12,15 @@
  * Runs: closed loop to saturation (~1,024 checks in flight) per workload
  * (test/bench/workloads.ts), then an open-loop sweep of offered rates for 3 nodes strict
  * and the Redis peer (latency counted from each check's due time). Prints a Markdown
- * table with ratios, writes docs/img/bench-p99.svg (p99 against offered load), and with
- * `--write` replaces the section between the bench markers in docs/benchmarks.md.
+ * table with ratios and a chart of p99 against offered load (SVG). With `--write` the chart
+ * goes to docs/img/bench-p99.svg and the table replaces the section between the bench
+ * markers in docs/benchmarks.md; without it the chart goes to .tmp/bench-p99.svg, so a run
+ * never leaves the committed chart out of step with the committed table.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalCluster, freePorts } from '../../chaos/harness/local-cluster.js';
 import { NODE_LOAD_SCRIPT, runLoadScript } from './run-load.js';
@@ -233,8 +236,10 @@ function chart(): string {
   parts.push('</svg>');
   return parts.join('\n');
 }
-writeFileSync(`${root}docs/img/bench-p99.svg`, `${chart()}\n`);
-log('\nchart: docs/img/bench-p99.svg');
+const chartPath = write ? 'docs/img/bench-p99.svg' : '.tmp/bench-p99.svg';
+mkdirSync(`${root}${dirname(chartPath)}`, { recursive: true });
+writeFileSync(`${root}${chartPath}`, `${chart()}\n`);
+log(`\nchart: ${chartPath}`);
 
 if (write) {
   const file = `${root}docs/benchmarks.md`;
