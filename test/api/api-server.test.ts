@@ -170,6 +170,8 @@ describe('WebSocket API', () => {
       [4, false],
     ]);
     expect(replies[3]).toMatchObject({ ok: false, error: { code: 'RL_ERR_BAD_REQUEST' } });
+    // The message names the check by its request id (built only when validation fails).
+    expect(replies[3]?.ok === false && replies[3].error.message).toMatch(/^check 4\.cost must be an integer/);
     ws.close();
   });
 

@@ -39,6 +39,13 @@ describe('validateCheck', () => {
       expect(v.ok ? '' : v.message).toMatch(message);
     });
   }
+
+  it('names the check as told: a path string, or a request id as `check <id>`', () => {
+    const byPath = validateCheck({ key: '' }, 'checks[3]');
+    expect(byPath.ok ? '' : byPath.message).toMatch(/^checks\[3\]\.key must be a non-empty string/);
+    const byId = validateCheck(7, 12);
+    expect(byId.ok ? '' : byId.message).toBe('check 12 must be a JSON object (got 7)');
+  });
 });
 
 describe('rateLimitHeaders', () => {
