@@ -3,9 +3,10 @@
 // leader's host stops, with several groups sharing one storage and one transport.
 import { afterEach, describe, expect, it } from 'vitest';
 import { MultiRaftHost } from '../../cluster/host/multi-raft-host.js';
-import type { GroupStateMachine, HostTransport } from '../../cluster/host/types.js';
-import { createSeededPrng, toNodeId, type Entry, type NodeId, type SnapshotMeta } from '../../raft/index.js';
+import type { HostTransport } from '../../cluster/host/types.js';
+import { createSeededPrng, toNodeId, type NodeId } from '../../raft/index.js';
 import { MemoryNodeStorage, toGroupId } from '../../storage/index.js';
+import { ListMachine } from '../support/list-machine.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** Delivers messages between in-process hosts on a later turn; a stopped node hears nothing. */
@@ -25,29 +26,6 @@ class Bus {
       },
     };
   }
-}
-
-/** Appends every applied payload to a list. */
-class ListMachine implements GroupStateMachine {
-  applied = 0;
-  readonly values: string[] = [];
-  appliedIndex(): number {
-    return this.applied;
-  }
-  apply(entry: Entry): void {
-    this.applied = entry.index;
-    if (entry.type === 'normal' && entry.data.byteLength > 0) this.values.push(new TextDecoder().decode(entry.data));
-  }
-  async restore(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {
-    const parts: string[] = [];
-    for await (const chunk of data) parts.push(new TextDecoder().decode(chunk));
-    this.values.splice(0, this.values.length, ...(parts.join('') === '' ? [] : (JSON.parse(parts.join('')) as string[])));
-    this.applied = meta.index;
-  }
-  *snapshotChunks(): Iterable<Uint8Array> {
-    yield new TextEncoder().encode(JSON.stringify(this.values));
-  }
-  onRoleChange(): void {}
 }
 
 const hosts: MultiRaftHost[] = [];

@@ -4,9 +4,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MultiRaftHost } from '../../cluster/host/multi-raft-host.js';
 import { SnapshotPacer } from '../../cluster/host/snapshot-pacer.js';
-import type { GroupStateMachine, HostTransport } from '../../cluster/host/types.js';
-import { createSeededPrng, toNodeId, type Entry, type SnapshotMeta } from '../../raft/index.js';
+import type { HostTransport } from '../../cluster/host/types.js';
+import { createSeededPrng, toNodeId } from '../../raft/index.js';
 import { MemoryNodeStorage, toGroupId } from '../../storage/index.js';
+import { ListMachine } from '../support/list-machine.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** Timers on a virtual clock: `advance` runs what falls due, in order. */
@@ -75,30 +76,6 @@ describe('SnapshotPacer', () => {
   });
 });
 
-/** Holds every applied payload; snapshots are the whole list as JSON. */
-class BlobMachine implements GroupStateMachine {
-  applied = 0;
-  readonly values: string[] = [];
-  appliedIndex(): number {
-    return this.applied;
-  }
-  apply(entry: Entry): void {
-    this.applied = entry.index;
-    if (entry.type === 'normal' && entry.data.byteLength > 0) this.values.push(new TextDecoder().decode(entry.data));
-  }
-  async restore(meta: SnapshotMeta, data: AsyncIterable<Uint8Array>): Promise<void> {
-    const parts: Uint8Array[] = [];
-    for await (const chunk of data) parts.push(chunk);
-    const text = new TextDecoder().decode(Buffer.concat(parts));
-    this.values.splice(0, this.values.length, ...(text === '' ? [] : (JSON.parse(text) as string[])));
-    this.applied = meta.index;
-  }
-  *snapshotChunks(): Iterable<Uint8Array> {
-    yield new TextEncoder().encode(JSON.stringify(this.values));
-  }
-  onRoleChange(): void {}
-}
-
 const hosts: MultiRaftHost[] = [];
 afterEach(() => {
   for (const h of hosts.splice(0)) h.stop();
@@ -112,7 +89,7 @@ describe('MultiRaftHost snapshot cap', () => {
       onMessage: (h) => void handlers.set(id, h),
     });
     const capBytesPerSecond = 1024 * 1024;
-    const make = async (id: string, sm: BlobMachine, bootstrap: boolean): Promise<{ host: MultiRaftHost; storage: MemoryNodeStorage }> => {
+    const make = async (id: string, sm: ListMachine, bootstrap: boolean): Promise<{ host: MultiRaftHost; storage: MemoryNodeStorage }> => {
       const storage = await MemoryNodeStorage.open();
       const host = new MultiRaftHost(
         {
@@ -130,7 +107,7 @@ describe('MultiRaftHost snapshot cap', () => {
       hosts.push(host);
       return { host, storage };
     };
-    const leaderSm = new BlobMachine();
+    const leaderSm = new ListMachine();
     const { host: leader, storage } = await make('n1', leaderSm, true);
     leader.campaign(1);
     await waitFor(() => leader.leaderReady(1), 5_000, 'n1 leads');
@@ -146,7 +123,7 @@ describe('MultiRaftHost snapshot cap', () => {
     const snapshotBytes = (await group.snapshotData()).data.byteLength;
     expect(snapshotBytes).toBeGreaterThan(600 * 1024);
 
-    const learnerSm = new BlobMachine();
+    const learnerSm = new ListMachine();
     await make('n2', learnerSm, false);
     const startMs = performance.now();
     expect(leader.proposeConfChange(1, { type: 'addLearner', nodeId: toNodeId('n2') }).type).toBe('accepted');
