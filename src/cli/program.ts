@@ -66,6 +66,21 @@ export async function runRlctl(argv: readonly string[], io: CliIo, env: Readonly
       const cmd = all[all.length - 1] as Command;
       exitCode = await fn(ctxOf(cmd), ...(all.slice(0, -2) as A));
     };
+  // `config explain` and the top-level `explain` (operators reach for it while limits adapt): one definition.
+  const explainCommand = (parent: Command, description: string): void => {
+    const cmd = parent
+      .command('explain')
+      .description(description)
+      .requiredOption('--key <key>', 'client key')
+      .requiredOption('--resource <resource>', 'resource')
+      .option('--tier <tier>', 'tier given with the check');
+    cmd.action(
+      act(async (ctx) => {
+        const o = cmd.opts<{ key: string; resource: string; tier?: string }>();
+        return configExplain(ctx, o.key, o.resource, o.tier);
+      }),
+    );
+  };
 
   program
     .command('status')
@@ -130,33 +145,8 @@ export async function runRlctl(argv: readonly string[], io: CliIo, env: Readonly
     );
   config.command('validate').description('dry run: list every issue, or what the file would change').argument('<file>', 'configuration file').action(act((ctx, file: string) => configValidate(ctx, file)));
   config.command('diff').description('rule-by-rule difference between the running version and a file').argument('<file>', 'configuration file').action(act((ctx, file: string) => configDiff(ctx, file)));
-  config
-    .command('explain')
-    .description('which rule decides a check, and the chain of levels considered')
-    .requiredOption('--key <key>', 'client key')
-    .requiredOption('--resource <resource>', 'resource')
-    .option('--tier <tier>', 'tier given with the check')
-    .action(
-      act(async (ctx) => {
-        const o = config.commands.find((c) => c.name() === 'explain')?.opts<{ key: string; resource: string; tier?: string }>();
-        if (o === undefined) throw new CliError(EXIT_USAGE, 'explain needs --key and --resource');
-        return configExplain(ctx, o.key, o.resource, o.tier);
-      }),
-    );
-
-  // `explain` is `config explain` at the top, as operators reach for it while limits adapt.
-  const explain = program
-    .command('explain')
-    .description('which rule decides a check, its base limit, the adaptive factor and the signals that set it')
-    .requiredOption('--key <key>', 'client key')
-    .requiredOption('--resource <resource>', 'resource')
-    .option('--tier <tier>', 'tier given with the check');
-  explain.action(
-    act(async (ctx) => {
-      const o = explain.opts<{ key: string; resource: string; tier?: string }>();
-      return configExplain(ctx, o.key, o.resource, o.tier);
-    }),
-  );
+  explainCommand(config, 'which rule decides a check, and the chain of levels considered');
+  explainCommand(program, 'which rule decides a check, its base limit, the adaptive factor and the signals that set it');
 
   const adaptive = program.command('adaptive').description('adaptive limits: factors, why they are set, and pinning them (docs/adaptive.md)');
   adaptive.command('status').description('every adaptive resource: factor, bounds, target, frozen, and the reason for its last change').action(act(adaptiveStatus));
