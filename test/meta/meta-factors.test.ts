@@ -8,11 +8,8 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { MetaCodecError, MetaStateMachine, decodeCommand, encodeCommand, type FactorUpdate, type MetaCommand } from '../../cluster/meta/index.js';
-import type { Entry, LogIndex, SnapshotMeta, Term } from '../../raft/index.js';
-
-function entry(index: number, cmd: MetaCommand | null): Entry {
-  return { index: index as LogIndex, term: 1 as Term, type: 'normal', data: cmd === null ? new Uint8Array(0) : encodeCommand(cmd) };
-}
+import type { LogIndex, SnapshotMeta, Term } from '../../raft/index.js';
+import { metaEntry, replayMeta } from '../support/meta-log.js';
 
 const CONFIG: MetaCommand = { t: 'config', requestId: 'seed', format: 'yaml', text: 'resources: {}', ifMatch: 0 };
 
@@ -28,16 +25,9 @@ function freeze(requestId: string, resource: string, frozen: boolean): MetaComma
   return { t: 'freeze', requestId, resource, frozen, atMs: 1_700_000_000_001, reason: frozen ? 'pinned' : 'released' };
 }
 
-/** Applies `cmds` from index 1 on a fresh machine; returns it. */
-function replay(cmds: readonly (MetaCommand | null)[]): MetaStateMachine {
-  const m = new MetaStateMachine();
-  cmds.forEach((c, i) => m.apply(entry(i + 1, c)));
-  return m;
-}
-
 describe('adaptive factors in the meta group', () => {
   it('applies an update while its record is current, and refuses one decided from an older record', () => {
-    const m = replay([CONFIG, factors('a', [update('search', 0.75, 0)]), factors('b', [update('search', 0.5, 0)]), factors('c', [update('search', 0.6, 2)])]);
+    const m = replayMeta([CONFIG, factors('a', [update('search', 0.75, 0)]), factors('b', [update('search', 0.5, 0)]), factors('c', [update('search', 0.6, 2)])]);
     expect(m.outcome('a')).toMatchObject({ status: 'applied', index: 2 });
     expect(m.outcome('b')).toMatchObject({ status: 'ignored', why: 'every update was stale or frozen (search)' });
     expect(m.outcome('c')).toMatchObject({ status: 'applied', index: 4 });
@@ -45,20 +35,20 @@ describe('adaptive factors in the meta group', () => {
   });
 
   it('applies the updates of one entry independently: a stale one does not block a current one', () => {
-    const m = replay([CONFIG, factors('a', [update('x', 0.9, 0)]), factors('b', [update('x', 0.8, 0), update('y', 1.2, 0)])]);
+    const m = replayMeta([CONFIG, factors('a', [update('x', 0.9, 0)]), factors('b', [update('x', 0.8, 0), update('y', 1.2, 0)])]);
     expect(m.outcome('b')?.status).toBe('applied');
     expect(m.factors().get('x')?.factor).toBe(0.9);
     expect(m.factors().get('y')?.factor).toBe(1.2);
   });
 
   it('refuses updates decided under another configuration version', () => {
-    const m = replay([CONFIG, factors('old', [update('search', 0.5, 0)], 7)]);
+    const m = replayMeta([CONFIG, factors('old', [update('search', 0.5, 0)], 7)]);
     expect(m.outcome('old')).toMatchObject({ status: 'ignored', why: 'the configuration changed (version 1, decided under 7)' });
     expect(m.factors().size).toBe(0);
   });
 
   it('freeze pins a factor: later updates are refused until it is released', () => {
-    const m = replay([
+    const m = replayMeta([
       CONFIG,
       factors('a', [update('search', 0.7, 0)]),
       freeze('f', 'search', true),
@@ -75,15 +65,15 @@ describe('adaptive factors in the meta group', () => {
   });
 
   it('freezing a resource without a factor pins 1.0', () => {
-    const m = replay([CONFIG, freeze('f', 'fresh', true)]);
+    const m = replayMeta([CONFIG, freeze('f', 'fresh', true)]);
     expect(m.factors().get('fresh')).toMatchObject({ factor: 1, frozen: true, reason: 'pinned', index: 2 });
   });
 
   it('two controllers interleaving (an old and a new meta leader): each replica ends with the same records', () => {
     // Both decided from index 2; the log orders them; the second is refused everywhere.
     const cmds = [CONFIG, factors('l1', [update('s', 0.9, 0)]), factors('old-leader', [update('s', 0.8, 2)]), factors('new-leader', [update('s', 0.7, 2)])];
-    const a = replay(cmds);
-    const b = replay(cmds);
+    const a = replayMeta(cmds);
+    const b = replayMeta(cmds);
     expect(a.factors().get('s')?.factor).toBe(0.8);
     expect(a.outcome('new-leader')?.status).toBe('ignored');
     expect([...b.factors()]).toEqual([...a.factors()]);
@@ -93,7 +83,7 @@ describe('adaptive factors in the meta group', () => {
     const m = new MetaStateMachine();
     const seen: [string[], number][] = [];
     m.listen({ onFactors: (resources, index) => seen.push([[...resources], index]) });
-    [CONFIG, factors('a', [update('x', 0.9, 0), update('y', 0.8, 0)]), factors('b', [update('x', 0.5, 0)]), freeze('f', 'y', true)].forEach((c, i) => m.apply(entry(i + 1, c)));
+    [CONFIG, factors('a', [update('x', 0.9, 0), update('y', 0.8, 0)]), factors('b', [update('x', 0.5, 0)]), freeze('f', 'y', true)].forEach((c, i) => m.apply(metaEntry(i + 1, c)));
     expect(seen).toEqual([
       [['x', 'y'], 2],
       [['y'], 4],
@@ -101,7 +91,7 @@ describe('adaptive factors in the meta group', () => {
   });
 
   it('keeps factors in its snapshot and tells listeners after restoring', async () => {
-    const a = replay([CONFIG, factors('a', [update('x', 0.9, 0)]), freeze('f', 'y', true)]);
+    const a = replayMeta([CONFIG, factors('a', [update('x', 0.9, 0)]), freeze('f', 'y', true)]);
     const bytes = [...a.snapshotChunks()][0] as Uint8Array;
     const b = new MetaStateMachine();
     const order: string[] = [];
@@ -120,7 +110,7 @@ describe('adaptive factors in the meta group', () => {
     const framed = new Uint8Array(4 + old.byteLength);
     new DataView(framed.buffer).setUint32(0, old.byteLength);
     framed.set(old, 4);
-    const m = replay([CONFIG, factors('a', [update('x', 0.9, 0)])]);
+    const m = replayMeta([CONFIG, factors('a', [update('x', 0.9, 0)])]);
     async function* pieces(): AsyncIterable<Uint8Array> {
       yield framed;
     }

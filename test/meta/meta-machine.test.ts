@@ -5,11 +5,8 @@
 // and entries that do not decode are refused loudly.
 import { describe, expect, it } from 'vitest';
 import { MetaStateMachine, bootstrapClusterMap, decodeCommand, encodeCommand, metaMembership, type MetaCommand } from '../../cluster/meta/index.js';
-import type { Entry, LogIndex, SnapshotMeta, Term } from '../../raft/index.js';
-
-function entry(index: number, cmd: MetaCommand | null, type: Entry['type'] = 'normal'): Entry {
-  return { index: index as LogIndex, term: 1 as Term, type, data: cmd === null ? new Uint8Array(0) : encodeCommand(cmd) };
-}
+import type { LogIndex, SnapshotMeta, Term } from '../../raft/index.js';
+import { metaEntry, replayMeta } from '../support/meta-log.js';
 
 function config(requestId: string, text: string, ifMatch: number | null): MetaCommand {
   return { t: 'config', requestId, format: 'yaml', text, ifMatch };
@@ -28,22 +25,15 @@ const MAP = bootstrapClusterMap(
   ],
 );
 
-/** Applies `cmds` from index 1 on a fresh machine; returns it. */
-function replay(cmds: readonly (MetaCommand | null)[]): MetaStateMachine {
-  const m = new MetaStateMachine();
-  cmds.forEach((c, i) => m.apply(entry(i + 1, c)));
-  return m;
-}
-
 describe('MetaStateMachine', () => {
   it('numbers configuration versions 1, 2, 3 and tells listeners in log order', () => {
     const m = new MetaStateMachine();
     const seen: number[] = [];
     m.listen({ onConfig: (d) => seen.push(d.version) });
-    m.apply(entry(1, null)); // the leader's no-op
-    m.apply(entry(2, config('a', 'v: a', 0)));
-    m.apply(entry(3, config('b', 'v: b', null)));
-    m.apply(entry(4, config('c', 'v: c', 2)));
+    m.apply(metaEntry(1, null)); // the leader's no-op
+    m.apply(metaEntry(2, config('a', 'v: a', 0)));
+    m.apply(metaEntry(3, config('b', 'v: b', null)));
+    m.apply(metaEntry(4, config('c', 'v: c', 2)));
     expect(seen).toEqual([1, 2, 3]);
     expect(m.config).toEqual({ version: 3, format: 'yaml', text: 'v: c', index: 4 });
     expect(m.outcome('c')).toEqual({ status: 'applied', index: 4, configVersion: 3, mapVersion: 0 });
@@ -51,8 +41,8 @@ describe('MetaStateMachine', () => {
 
   it('of two writes with the same If-Match exactly one wins, identically on every replica', () => {
     const cmds = [config('seed', 'v: 1', 0), config('x', 'v: x', 1), config('y', 'v: y', 1)];
-    const a = replay(cmds);
-    const b = replay(cmds);
+    const a = replayMeta(cmds);
+    const b = replayMeta(cmds);
     expect(a.config?.text).toBe('v: x');
     expect(a.outcome('x')?.status).toBe('applied');
     expect(a.outcome('y')).toEqual({ status: 'conflict', index: 3, configVersion: 2, expected: 1 });
@@ -61,13 +51,13 @@ describe('MetaStateMachine', () => {
   });
 
   it('the seed (If-Match 0) applies only while group 0 holds no configuration', () => {
-    const m = replay([config('seed-n1', 'from n1', 0), config('seed-n2', 'from n2', 0)]);
+    const m = replayMeta([config('seed-n1', 'from n1', 0), config('seed-n2', 'from n2', 0)]);
     expect(m.config).toMatchObject({ version: 1, text: 'from n1' });
     expect(m.outcome('seed-n2')?.status).toBe('conflict');
   });
 
   it('keeps the first cluster map, updates node addresses, ignores unknown nodes and stale hints', () => {
-    const m = replay([
+    const m = replayMeta([
       { t: 'map', requestId: 'm1', map: MAP },
       { t: 'map', requestId: 'm2', map: { ...MAP, groups: [] } },
       { t: 'node', requestId: 'r1', node: { id: 'n1', peerAddress: '127.0.0.1:7101', apiAddress: '127.0.0.1:7001' } },
@@ -86,7 +76,7 @@ describe('MetaStateMachine', () => {
   });
 
   it('restores from its own snapshot to the same state, and tells listeners of the version', async () => {
-    const a = replay([{ t: 'map', requestId: 'm', map: MAP }, config('s', 'v: 1', 0), config('t', 'v: 2', 1), { t: 'hint', requestId: 'h', groupId: 2, hint: { leader: 'n1', term: 3 } }]);
+    const a = replayMeta([{ t: 'map', requestId: 'm', map: MAP }, config('s', 'v: 1', 0), config('t', 'v: 2', 1), { t: 'hint', requestId: 'h', groupId: 2, hint: { leader: 'n1', term: 3 } }]);
     const chunks = [...a.snapshotChunks()];
     const b = new MetaStateMachine();
     const versions: number[] = [];
@@ -102,14 +92,14 @@ describe('MetaStateMachine', () => {
     expect(b.map).toEqual(a.map);
     expect([...b.leaderHints()]).toEqual([...a.leaderHints()]);
     expect(versions).toEqual([2]);
-    b.apply(entry(5, config('u', 'v: 3', 2)));
+    b.apply(metaEntry(5, config('u', 'v: 3', 2)));
     expect(b.config?.version).toBe(3);
   });
 
   it('refuses entries out of order and payloads that are not meta commands', () => {
     const m = new MetaStateMachine();
-    expect(() => m.apply(entry(2, null))).toThrow(/out of order/);
-    m.apply(entry(1, null, 'confChange'));
+    expect(() => m.apply(metaEntry(2, null))).toThrow(/out of order/);
+    m.apply(metaEntry(1, null, 'confChange'));
     expect(m.appliedIndex()).toBe(1);
     expect(() => m.apply({ index: 2 as LogIndex, term: 1 as Term, type: 'normal', data: new Uint8Array([1, 2, 3]) })).toThrow(/meta codec/);
     expect(() => decodeCommand(encodeCommand({ t: 'config', requestId: 'x', format: 'toml' as 'yaml', text: '', ifMatch: null }))).toThrow(/format must be yaml or json/);

@@ -5,28 +5,18 @@
 // codec, and a snapshot written before these fields existed.
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { MetaStateMachine, bootstrapClusterMap, decodeCommand, encodeCommand, slotsOf, type MetaCommand } from '../../cluster/meta/index.js';
-import type { Entry, LogIndex, SnapshotMeta, Term } from '../../raft/index.js';
+import { MetaStateMachine, decodeCommand, encodeCommand, slotsOf, type MetaCommand } from '../../cluster/meta/index.js';
+import type { LogIndex, SnapshotMeta, Term } from '../../raft/index.js';
+import { loopbackMap, replayMeta } from '../support/meta-log.js';
 
-function entry(index: number, cmd: MetaCommand): Entry {
-  return { index: index as LogIndex, term: 1 as Term, type: 'normal', data: encodeCommand(cmd) };
-}
-
-const MAP = bootstrapClusterMap(
-  ['n1', 'n2', 'n3'].map((id, i) => ({ id, peerAddress: `127.0.0.1:710${i + 1}`, apiAddress: `127.0.0.1:700${i + 1}` })),
-  16,
-  (s) => (s % 2) + 1,
-  [
-    { id: 1, replicas: ['n1', 'n2', 'n3'] },
-    { id: 2, replicas: ['n2', 'n3', 'n1'] },
-  ],
-);
+const MAP = loopbackMap(3, 16, [
+  { id: 1, replicas: ['n1', 'n2', 'n3'] },
+  { id: 2, replicas: ['n2', 'n3', 'n1'] },
+]);
 
 /** Applies the first map (index 1) and then `cmds` (indexes 2, 3, …). */
 function replay(cmds: readonly MetaCommand[]): MetaStateMachine {
-  const m = new MetaStateMachine();
-  [{ t: 'map', requestId: 'map', map: MAP } as MetaCommand, ...cmds].forEach((c, i) => m.apply(entry(i + 1, c)));
-  return m;
+  return replayMeta([{ t: 'map', requestId: 'map', map: MAP }, ...cmds]);
 }
 
 const BEGIN: MetaCommand = { t: 'splitBegin', requestId: 'b', groupId: 1, ifMapVersion: 1, groupsMax: 8 };

@@ -5,20 +5,16 @@
 // caught up. The mark survives the codec and a meta snapshot, and a move off the node
 // clears it.
 import { describe, expect, it } from 'vitest';
-import { MetaStateMachine, bootstrapClusterMap, decodeCommand, encodeCommand, type ClusterMap, type MetaCommand } from '../../cluster/meta/index.js';
-import type { Entry, LogIndex, SnapshotMeta, Term } from '../../raft/index.js';
+import { MetaStateMachine, decodeCommand, encodeCommand, type ClusterMap, type MetaCommand } from '../../cluster/meta/index.js';
+import type { LogIndex, SnapshotMeta, Term } from '../../raft/index.js';
 import { rebuildStep, targetMembership } from '../../src/node/placement/corrupt-replica.js';
 import { reconcileMembership } from '../../src/node/placement/reconcile.js';
+import { loopbackMap, metaEntry } from '../support/meta-log.js';
 
-const MAP = bootstrapClusterMap(
-  ['n1', 'n2', 'n3', 'n4'].map((id, i) => ({ id, peerAddress: `127.0.0.1:710${i + 1}`, apiAddress: `127.0.0.1:700${i + 1}` })),
-  8,
-  (s) => (s % 2) + 1,
-  [
-    { id: 1, replicas: ['n1', 'n2', 'n3'] },
-    { id: 2, replicas: ['n2', 'n3', 'n4'] },
-  ],
-);
+const MAP = loopbackMap(4, 8, [
+  { id: 1, replicas: ['n1', 'n2', 'n3'] },
+  { id: 2, replicas: ['n2', 'n3', 'n4'] },
+]);
 
 class Meta {
   readonly m = new MetaStateMachine();
@@ -27,8 +23,7 @@ class Meta {
     this.apply({ t: 'map', requestId: 'map', map: MAP });
   }
   apply(c: MetaCommand): void {
-    const e: Entry = { index: ++this.index as LogIndex, term: 1 as Term, type: 'normal', data: encodeCommand(c) };
-    this.m.apply(e);
+    this.m.apply(metaEntry(++this.index, c));
   }
   get map(): ClusterMap {
     if (this.m.map === null) throw new Error('no map');
