@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../../chaos/harness/local-cluster.js';
 import { type ScaleNode, useScaleCluster } from '../support/scale-cluster.js';
-import { runLoad, type LoadResult } from '../support/scale-load.js';
+import { expectStrictHeld, runLoad, type LoadResult } from '../support/scale-load.js';
 import { LIMITS } from './limits.js';
 
 interface ClusterView {
@@ -38,11 +38,7 @@ describe('scale out: the planner splits a group over its load threshold', () => 
     stop.now = true;
     const result = await load;
     for (const n of nodes) expect((await view(n)).groups).toHaveLength(3);
-    expect(result.failures, cluster.logs()).toEqual([]);
-    for (const [key, allowed] of result.allowedByKey) expect(allowed, `${key} admitted ${allowed}`).toBeLessThanOrEqual(50);
-    for (const key of limited) {
-      for (const n of nodes) expect((await cluster.checkRetrying(n, { key, resource: 'small' }, `${key}:after:${n.id}`)).body, key).toMatchObject({ allowed: false });
-    }
+    await expectStrictHeld(cluster, result, { limit: 50, limited, nodes, resource: 'small' });
     let splits = 0;
     for (const n of nodes) {
       const text = await (await fetch(cluster.url(n, '/metrics'))).text();

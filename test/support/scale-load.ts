@@ -3,6 +3,7 @@
  * nodes, each retried with its idempotency id on retryable errors (so never counted twice),
  * counting what each key was admitted. Bounded concurrency, stops when told.
  */
+import { expect } from 'vitest';
 import type { ScaleCluster, ScaleNode } from './scale-cluster.js';
 
 export interface LoadResult {
@@ -58,4 +59,23 @@ export async function leaderCounts(cluster: ScaleCluster, groupIds: readonly num
   }
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   return total === groupIds.length ? [...counts.values()] : [];
+}
+
+/**
+ * Strict mode held across a run: no key of the load admitted past `limit`, no check failed
+ * for good, more than `answeredMin` answered, and every key of `limited` (at its limit of
+ * `resource` before the run) is still limited when asked through each of `nodes` (no
+ * acknowledged counter lost).
+ */
+export async function expectStrictHeld(
+  cluster: ScaleCluster,
+  result: LoadResult,
+  o: { readonly limit: number; readonly limited: readonly string[]; readonly nodes: readonly ScaleNode[]; readonly resource: string; readonly answeredMin?: number },
+): Promise<void> {
+  for (const [key, allowed] of result.allowedByKey) expect(allowed, `${key} admitted ${allowed}`).toBeLessThanOrEqual(o.limit);
+  expect(result.failures, cluster.logs()).toEqual([]);
+  expect(result.answered).toBeGreaterThan(o.answeredMin ?? 0);
+  for (const key of o.limited) {
+    for (const n of o.nodes) expect((await cluster.checkRetrying(n, { key, resource: o.resource }, `${key}:after:${n.id}`)).body, key).toMatchObject({ allowed: false });
+  }
 }
