@@ -142,34 +142,13 @@ export class MetaStateMachine implements GroupStateMachine {
       case 'place':
       case 'metaVoters':
       case 'groupConf':
-      case 'replicaLost': {
-        const map = this.clusterMap;
-        const why = map === null ? 'no cluster map yet' : mapChangeRefusal(map, c);
-        if (map === null || why !== null) {
-          outcome = { status: 'ignored', index, configVersion, mapVersion, why: why ?? 'no cluster map yet' };
-          break;
-        }
-        const next = applyMapChange(map, c);
-        if (next === null) {
-          outcome = { status: 'ignored', index, configVersion, mapVersion, why: 'no change' };
-          break;
-        }
-        this.setMap({ ...next, version: map.version + 1 });
-        outcome = { status: 'applied', index, configVersion, mapVersion: map.version + 1 };
+      case 'replicaLost':
+        outcome = this.changeMap(index, configVersion, (map) => mapChangeRefusal(map, c), (map) => applyMapChange(map, c));
         break;
-      }
       case 'splitBegin':
-      case 'split': {
-        const map = this.clusterMap;
-        const why = map === null ? 'no cluster map yet' : splitRefusal(map, c);
-        if (map === null || why !== null) {
-          outcome = { status: 'ignored', index, configVersion, mapVersion, why: why ?? 'no cluster map yet' };
-          break;
-        }
-        this.setMap({ ...applySplit(map, c, index), version: map.version + 1 });
-        outcome = { status: 'applied', index, configVersion, mapVersion: map.version + 1 };
+      case 'split':
+        outcome = this.changeMap(index, configVersion, (map) => splitRefusal(map, c), (map) => applySplit(map, c, index));
         break;
-      }
       case 'hint': {
         const cur = this.hints.get(c.groupId);
         if (cur !== undefined && cur.term > c.hint.term) {
@@ -189,6 +168,26 @@ export class MetaStateMachine implements GroupStateMachine {
       }
     }
     this.remember(c.requestId, outcome);
+  }
+
+  /**
+   * A command that edits the cluster map: ignored without a map, when `refusal` names a
+   * reason, or when `edit` changes nothing (null); else the edited map becomes the next version.
+   */
+  private changeMap(
+    index: number,
+    configVersion: number,
+    refusal: (map: ClusterMap) => string | null,
+    edit: (map: ClusterMap) => Omit<ClusterMap, 'version'> | null,
+  ): MetaOutcome {
+    const map = this.clusterMap;
+    const mapVersion = map?.version ?? 0;
+    const why = map === null ? 'no cluster map yet' : refusal(map);
+    if (map === null || why !== null) return { status: 'ignored', index, configVersion, mapVersion, why: why ?? 'no cluster map yet' };
+    const next = edit(map);
+    if (next === null) return { status: 'ignored', index, configVersion, mapVersion, why: 'no change' };
+    this.setMap({ ...next, version: map.version + 1 });
+    return { status: 'applied', index, configVersion, mapVersion: map.version + 1 };
   }
 
   private setMap(map: ClusterMap): void {
