@@ -36,11 +36,28 @@ export function isControl(data: Uint8Array): boolean {
 }
 
 export function encodeControl(c: ControlEntry): Uint8Array {
-  const body = packr.pack(c);
+  return encodeTagged(c);
+}
+
+/** `CONTROL_TAG`, then `value` as msgpack: control entries and slot-ownership snapshot chunks. */
+export function encodeTagged(value: unknown): Uint8Array {
+  const body = packr.pack(value);
   const out = new Uint8Array(1 + body.byteLength);
   out[0] = CONTROL_TAG;
   out.set(body, 1);
   return out;
+}
+
+/** The msgpack map after the tag byte of an `encodeTagged` value; throws CodecError naming `what`. */
+export function decodeTaggedMap(bytes: Uint8Array, what: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = packr.unpack(bytes.subarray(1));
+  } catch (err) {
+    throw new CodecError(`${what} is not valid msgpack`, { cause: err });
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CodecError(`${what} must be a map`);
+  return raw as Record<string, unknown>;
 }
 
 function int(v: unknown, what: string, min: number, max: number): number {
@@ -56,14 +73,7 @@ function slots(v: unknown): number[] {
 /** Decodes a control entry; throws CodecError naming the field that does not match. */
 export function decodeControl(data: Uint8Array): ControlEntry {
   if (!isControl(data)) throw new CodecError('not a control entry');
-  let raw: unknown;
-  try {
-    raw = packr.unpack(data.subarray(1));
-  } catch (err) {
-    throw new CodecError('control entry is not valid msgpack', { cause: err });
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CodecError('control entry must be a map');
-  const o = raw as Record<string, unknown>;
+  const o = decodeTaggedMap(data, 'control entry');
   const splitId = int(o['splitId'], 'splitId', 1, Number.MAX_SAFE_INTEGER);
   switch (o['t']) {
     case 'fence':

@@ -8,10 +8,9 @@
  * Invariant: a slot fenced or gone here is never admitted here (the check path reads
  * `states[slot]`, an array index, before deciding).
  */
-import { Packr } from 'msgpackr';
 import { SLOT_COUNT } from '../protocol/slot.js';
 import { CodecError } from './codec.js';
-import { CONTROL_TAG } from './control.js';
+import { decodeTaggedMap, encodeTagged } from './control.js';
 
 /** The slot is this group's. */
 export const SLOT_SERVED = 0;
@@ -19,8 +18,6 @@ export const SLOT_SERVED = 0;
 export const SLOT_FENCED = 1;
 /** Not this group's (moved away, or never given to it): nothing admitted, state dropped by sweeps. */
 export const SLOT_GONE = 2;
-
-const packr = new Packr({ useRecords: false, moreTypes: false });
 
 export class SlotOwnership {
   /** Per slot: SLOT_SERVED, SLOT_FENCED or SLOT_GONE. */
@@ -112,23 +109,12 @@ export class SlotOwnership {
 
   /** A snapshot chunk holding this state (starts with the control tag, which no batch chunk does). */
   encode(): Uint8Array {
-    const body = packr.pack({ t: 'slots', states: this.states, fences: [...this.fences], seeding: this.seeding, seedingSlots: this.seedingSlots, seeded: this.seeded });
-    const out = new Uint8Array(1 + body.byteLength);
-    out[0] = CONTROL_TAG;
-    out.set(body, 1);
-    return out;
+    return encodeTagged({ t: 'slots', states: this.states, fences: [...this.fences], seeding: this.seeding, seedingSlots: this.seedingSlots, seeded: this.seeded });
   }
 
   /** Replaces this state with an `encode`d chunk; throws CodecError on a malformed one. */
   restore(bytes: Uint8Array): void {
-    let raw: unknown;
-    try {
-      raw = packr.unpack(bytes.subarray(1));
-    } catch (err) {
-      throw new CodecError('slot ownership chunk is not valid msgpack', { cause: err });
-    }
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new CodecError('slot ownership chunk must be a map');
-    const o = raw as Record<string, unknown>;
+    const o = decodeTaggedMap(bytes, 'slot ownership chunk');
     const states = o['states'];
     if (o['t'] !== 'slots' || !(states instanceof Uint8Array) || states.byteLength !== SLOT_COUNT) {
       throw new CodecError(`slot ownership chunk must hold ${SLOT_COUNT} slot states`);
