@@ -4,8 +4,7 @@
 // through the codec.
 import { describe, expect, it } from 'vitest';
 import { MetaStateMachine, decodeCommand, encodeCommand, groupsHolding, type MetaCommand } from '../../cluster/meta/index.js';
-import type { LogIndex, SnapshotMeta, Term } from '../../raft/index.js';
-import { loopbackMap, replayMeta } from '../support/meta-log.js';
+import { loopbackMap, replayMeta, restoredCopy } from '../support/meta-log.js';
 
 const MAP = loopbackMap(3, 8, [
   { id: 1, replicas: ['n1', 'n2', 'n3'] },
@@ -91,12 +90,7 @@ describe('meta machine: membership and placement', () => {
     const a = replay(cmds);
     expect(a.map?.nodes.find((n) => n.id === 'n2')?.draining).toBe(true);
     expect(a.map?.metaVoters).toEqual(['n1', 'n3', 'n4']);
-    const b = new MetaStateMachine();
-    const meta: SnapshotMeta = { index: a.appliedIndex() as LogIndex, term: 1 as Term, confState: { voters: [], learners: [] } };
-    async function* chunks(): AsyncIterable<Uint8Array> {
-      yield* a.snapshotChunks();
-    }
-    await b.restore(meta, chunks());
+    const b = await restoredCopy(a);
     expect(b.map).toEqual(a.map);
     // A draining node that registers new addresses stays draining.
     const moved = replay([...cmds, { t: 'node', requestId: 'addr', node: { id: 'n2', peerAddress: '127.0.0.1:8102', apiAddress: '127.0.0.1:8002' } }]);

@@ -6,8 +6,8 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { MetaStateMachine, decodeCommand, encodeCommand, slotsOf, type MetaCommand } from '../../cluster/meta/index.js';
-import type { LogIndex, SnapshotMeta, Term } from '../../raft/index.js';
-import { loopbackMap, replayMeta } from '../support/meta-log.js';
+import type { LogIndex, Term } from '../../raft/index.js';
+import { loopbackMap, replayMeta, restoredCopy } from '../support/meta-log.js';
 
 const MAP = loopbackMap(3, 16, [
   { id: 1, replicas: ['n1', 'n2', 'n3'] },
@@ -98,12 +98,7 @@ describe('meta machine: split state across snapshots and the codec', () => {
     const cmds: MetaCommand[] = [BEGIN, { t: 'split', requestId: 's', splitId: 2, step: 'switch' }, { t: 'join', requestId: 'j', node: { id: 'n4', peerAddress: 'h:1', apiAddress: null, zone: 'z1' } }];
     for (const c of cmds) expect(decodeCommand(encodeCommand(c))).toEqual(c);
     const a = replay(cmds);
-    const b = new MetaStateMachine();
-    const meta: SnapshotMeta = { index: a.appliedIndex() as LogIndex, term: 1 as Term, confState: { voters: [], learners: [] } };
-    async function* chunks(): AsyncIterable<Uint8Array> {
-      yield* a.snapshotChunks();
-    }
-    await b.restore(meta, chunks());
+    const b = await restoredCopy(a);
     expect(b.map).toEqual(a.map);
     expect(b.map?.split?.phase).toBe('switched');
     expect(b.map?.slotMapVersion).toBe(2);

@@ -6,10 +6,9 @@
 // clears it.
 import { describe, expect, it } from 'vitest';
 import { MetaStateMachine, decodeCommand, encodeCommand, type ClusterMap, type MetaCommand } from '../../cluster/meta/index.js';
-import type { LogIndex, SnapshotMeta, Term } from '../../raft/index.js';
 import { rebuildStep, targetMembership } from '../../src/node/placement/corrupt-replica.js';
 import { reconcileMembership } from '../../src/node/placement/reconcile.js';
-import { loopbackMap, metaEntry } from '../support/meta-log.js';
+import { loopbackMap, metaEntry, restoredCopy } from '../support/meta-log.js';
 
 const MAP = loopbackMap(4, 8, [
   { id: 1, replicas: ['n1', 'n2', 'n3'] },
@@ -92,12 +91,7 @@ describe('rebuilding a corrupt replica', () => {
     const cmd: MetaCommand = { t: 'replicaLost', requestId: 'l', groupId: 2, nodeId: 'n3', lost: true };
     expect(decodeCommand(encodeCommand(cmd))).toEqual(cmd);
     meta.apply(cmd);
-    const b = new MetaStateMachine();
-    const snap: SnapshotMeta = { index: meta.m.appliedIndex() as LogIndex, term: 1 as Term, confState: { voters: [], learners: [] } };
-    async function* chunks(): AsyncIterable<Uint8Array> {
-      yield* meta.m.snapshotChunks();
-    }
-    await b.restore(snap, chunks());
+    const b = await restoredCopy(meta.m);
     expect(b.map).toEqual(meta.map);
     expect(b.map?.groups.find((g) => g.id === 2)?.lost).toEqual(['n3']);
   });

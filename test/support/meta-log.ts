@@ -3,7 +3,7 @@
  * `MetaStateMachine`, and the small cluster maps the tests start from.
  */
 import { MetaStateMachine, bootstrapClusterMap, encodeCommand, type ClusterMap, type MetaCommand } from '../../cluster/meta/index.js';
-import type { Entry, LogIndex, Term } from '../../raft/index.js';
+import type { Entry, LogIndex, SnapshotMeta, Term } from '../../raft/index.js';
 
 /** `cmd` as the entry at `index` (term 1); null is an empty entry (a leader's no-op). */
 export function metaEntry(index: number, cmd: MetaCommand | null, type: Entry['type'] = 'normal'): Entry {
@@ -25,4 +25,15 @@ export function loopbackMap(nodes: number, slotCount: number, groups: readonly {
     (s) => (s % 2) + 1,
     groups,
   );
+}
+
+/** A fresh machine restored from `m`'s snapshot at its applied index. */
+export async function restoredCopy(m: MetaStateMachine): Promise<MetaStateMachine> {
+  const b = new MetaStateMachine();
+  const meta: SnapshotMeta = { index: m.appliedIndex() as LogIndex, term: 1 as Term, confState: { voters: [], learners: [] } };
+  async function* chunks(): AsyncIterable<Uint8Array> {
+    yield* m.snapshotChunks();
+  }
+  await b.restore(meta, chunks());
+  return b;
 }
