@@ -45,13 +45,13 @@ export function encodeReportFrame(reports: readonly ReportSummary[]): Uint8Array
   return packr.pack([WS_PROTOCOL_VERSION, [], reports]);
 }
 
+/** The `reports` of a frame that carries none: one shared (read-only) array, not one per frame. */
+const NO_REPORTS: readonly ReportSummary[] = [];
+
 /**
  * Reads a request frame; on failure returns a message naming what is wrong. `reports` is
  * empty when the frame carries none.
  */
-/** The `reports` of a frame that carries none: one shared (read-only) array, not one per frame. */
-const NO_REPORTS: readonly ReportSummary[] = [];
-
 export function decodeRequestFrame(bytes: Uint8Array): { ok: true; checks: [number, unknown][]; reports: readonly ReportSummary[] } | { ok: false; message: string } {
   let v: unknown;
   try {
