@@ -187,7 +187,7 @@ export class ShardReplica {
         yield new Uint8Array(0);
       }
       if (slots[slotOf(s.key)] === 0) continue;
-      encoder.addMutation({ key: s.key, resource: s.resource, shape: s.shape, algorithm: s.algorithm, state: s.state, expiresAtMs: s.expiresAtMs });
+      encoder.addMutation(s); // a stored state has a mutation's fields
       if (++count >= statesPerChunk) {
         yield encoder.finish([]);
         encoder.begin(this.clock);
